@@ -1,0 +1,132 @@
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from invoicing.forms import KeepSecretsMixin, SecretField
+from invoicing.models import (
+    Article,
+    Company,
+    Customer,
+    Dossier,
+    FinalInvoiceError,
+    Invoice,
+    InvoiceLine,
+    Membership,
+    NumberingCounter,
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Dossier)
+class DossierAdmin(admin.ModelAdmin):
+    list_display = ["name", "facturx_module_enabled", "chorus_yearly_allowance", "created_at"]
+    search_fields = ["name"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "dossier", "role"]
+    list_filter = ["role", "dossier"]
+    autocomplete_fields = ["user", "dossier"]
+
+
+class CompanyAdminForm(KeepSecretsMixin, forms.ModelForm):
+    chorus_password = SecretField(label=_("mot de passe du compte technique"))
+    piste_client_secret = SecretField(label=_("client secret PISTE (facultatif)"))
+
+    class Meta:
+        model = Company
+        fields = "__all__"
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    form = CompanyAdminForm
+    list_display = ["name", "dossier", "siret", "vat_number", "chorus_environment"]
+    list_filter = ["dossier", "chorus_environment"]
+    search_fields = ["name", "siren", "siret"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "siret", "chorus_enabled", "dossier"]
+    list_filter = ["dossier", "kind", "chorus_enabled"]
+    search_fields = ["code", "name", "siret"]
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    list_display = ["code", "label", "unit", "unit_price", "vat_rate", "dossier"]
+    list_filter = ["dossier", "vat_category"]
+    search_fields = ["code", "label"]
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+
+    def _final(self, obj) -> bool:
+        return obj is not None and obj.is_final
+
+    def has_add_permission(self, request, obj=None):
+        return not self._final(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not self._final(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._final(obj) and super().has_delete_permission(request, obj)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "company", "customer", "state", "issue_date", "dossier"]
+    list_filter = ["state", "kind", "dossier", "company"]
+    search_fields = ["number", "customer__name"]
+    readonly_fields = ["state", "number", "issue_date", "finalised_at"]
+    inlines = [InvoiceLineInline]
+    actions = ["delete_provisional"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # it would bypass the final-invoice guard message
+        return actions
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_final:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_final:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.action(description=_("Supprimer les factures provisoires sélectionnées"))
+    def delete_provisional(self, request, queryset):
+        try:
+            count, _detail = queryset.delete()
+        except FinalInvoiceError as exc:
+            self.message_user(request, exc.messages[0], level=messages.ERROR)
+            return
+        self.message_user(request, _("%(count)d élément(s) supprimé(s).") % {"count": count})
+
+
+@admin.register(NumberingCounter)
+class NumberingCounterAdmin(admin.ModelAdmin):
+    list_display = ["company", "kind", "year", "last_number"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,203 @@
+"""Writes of the invoicing domain: invoices, lines, finalisation and numbering."""
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from invoicing.models import (
+    Article,
+    Company,
+    Customer,
+    Dossier,
+    FinalInvoiceError,
+    Invoice,
+    InvoiceLine,
+    NumberingCounter,
+    VatCategory,
+)
+
+
+@dataclass
+class LineInput:
+    label: str
+    quantity: Decimal
+    unit_price: Decimal
+    unit: str = "C62"
+    vat_category: str = VatCategory.STANDARD
+    vat_rate: Decimal = Decimal("20.00")
+    exemption_reason: str = ""
+    article: Article | None = None
+
+
+def line_from_article(article: Article, quantity: Decimal) -> LineInput:
+    return LineInput(
+        label=article.label,
+        quantity=quantity,
+        unit_price=article.unit_price,
+        unit=article.unit,
+        vat_category=article.vat_category,
+        vat_rate=article.vat_rate,
+        exemption_reason=article.exemption_reason,
+        article=article,
+    )
+
+
+def _build_lines(invoice: Invoice, lines: Iterable[LineInput]) -> list[InvoiceLine]:
+    built = []
+    for position, line in enumerate(lines, start=1):
+        row = InvoiceLine(
+            invoice=invoice,
+            position=position,
+            article=line.article,
+            label=line.label,
+            unit=line.unit,
+            quantity=Decimal(line.quantity),
+            unit_price=Decimal(line.unit_price),
+            vat_category=line.vat_category,
+            vat_rate=Decimal(line.vat_rate),
+            exemption_reason=line.exemption_reason,
+        )
+        try:
+            row.full_clean(exclude=["invoice"])
+        except ValidationError as exc:
+            raise ValidationError(
+                _("Ligne %(position)s : %(errors)s")
+                % {"position": position, "errors": "; ".join(exc.messages)}
+            ) from exc
+        built.append(row)
+    return built
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    company: Company,
+    customer: Customer,
+    lines: Iterable[LineInput],
+    kind: str = Invoice.Kind.INVOICE,
+    credited_invoice: Invoice | None = None,
+    buyer_reference: str = "",
+    order_reference: str = "",
+    due_date: datetime.date | None = None,
+    delivery_date: datetime.date | None = None,
+    payment_terms: str = "",
+    note: str = "",
+) -> Invoice:
+    """Create a provisional invoice (or credit note) with its lines, validated as a whole."""
+    invoice = Invoice(
+        dossier=company.dossier,
+        company=company,
+        customer=customer,
+        kind=kind,
+        credited_invoice=credited_invoice,
+        buyer_reference=buyer_reference or customer.default_service_code,
+        order_reference=order_reference or customer.default_engagement_number,
+        due_date=due_date,
+        delivery_date=delivery_date,
+        payment_terms=payment_terms,
+        note=note,
+    )
+    invoice.full_clean()
+    invoice.save()
+    rows = _build_lines(invoice, lines)
+    if not rows:
+        raise ValidationError(_("Une facture doit avoir au moins une ligne."))
+    InvoiceLine.objects.bulk_create(rows)
+    return invoice
+
+
+@transaction.atomic
+def invoice_replace_lines(*, invoice: Invoice, lines: Iterable[LineInput]) -> Invoice:
+    """Replace every line of a provisional invoice (the entry screen saves the whole grid)."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.is_final:
+        raise FinalInvoiceError()
+    rows = _build_lines(invoice, lines)
+    if not rows:
+        raise ValidationError(_("Une facture doit avoir au moins une ligne."))
+    invoice.lines.all().delete()
+    InvoiceLine.objects.bulk_create(rows)
+    invoice.save(update_fields=["updated_at"])
+    return invoice
+
+
+def credit_note_lines(invoice: Invoice) -> list[LineInput]:
+    """The lines of a full credit note for `invoice` (positive amounts, type 381)."""
+    return [
+        LineInput(
+            label=line.label,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            unit=line.unit,
+            vat_category=line.vat_category,
+            vat_rate=line.vat_rate,
+            exemption_reason=line.exemption_reason,
+            article=line.article,
+        )
+        for line in invoice.lines.all()
+    ]
+
+
+def format_number(pattern: str, *, year: int, number: int) -> str:
+    return pattern.format(year=year, number=number)
+
+
+def _series_year(pattern: str, issue_date: datetime.date) -> int:
+    # A pattern without the year numbers continuously across years: one counter (year 0).
+    return issue_date.year if "{year" in pattern else 0
+
+
+def invoice_finalise(*, invoice_id: int, issue_date: datetime.date | None = None) -> Invoice:
+    """Number, date and freeze a provisional invoice. Safe to call again on a final one.
+
+    The per-company counter row is locked (SELECT ... FOR UPDATE) so numbers stay
+    chronological and without gaps when several users finalise at once; the unique
+    constraint on (company, number) is the backstop.
+    """
+    with transaction.atomic():
+        invoice = (
+            Invoice.objects.select_for_update()
+            .select_related("company", "customer", "credited_invoice")
+            .get(pk=invoice_id)
+        )
+        if invoice.is_final:
+            return invoice
+        if not invoice.lines.exists():
+            raise ValidationError(_("Une facture sans ligne ne peut pas être rendue définitive."))
+        invoice.full_clean()
+        company = invoice.company
+        today = issue_date or timezone.localdate()
+        pattern = (
+            company.credit_note_number_pattern
+            if invoice.is_credit_note
+            else company.invoice_number_pattern
+        )
+        counter, _created = NumberingCounter.objects.get_or_create(
+            company=company, kind=invoice.kind, year=_series_year(pattern, today)
+        )
+        counter = NumberingCounter.objects.select_for_update().get(pk=counter.pk)
+        counter.last_number += 1
+        counter.save(update_fields=["last_number"])
+        invoice.number = format_number(pattern, year=today.year, number=counter.last_number)
+        invoice.issue_date = today
+        if invoice.due_date is None or invoice.due_date < today:
+            invoice.due_date = today + datetime.timedelta(days=company.payment_terms_days)
+        invoice.seller_data = company.identity()
+        invoice.buyer_data = invoice.customer.identity()
+        invoice.state = Invoice.State.FINAL
+        invoice.finalised_at = timezone.now()
+        invoice.save()
+        return invoice
+
+
+@transaction.atomic
+def dossier_set_module(*, dossier: Dossier, enabled: bool) -> Dossier:
+    dossier.facturx_module_enabled = enabled
+    dossier.save(update_fields=["facturx_module_enabled"])
+    return dossier
