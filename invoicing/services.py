@@ -162,7 +162,7 @@ def invoice_finalise(*, invoice_id: int, issue_date: datetime.date | None = None
     """
     with transaction.atomic():
         invoice = (
-            Invoice.objects.select_for_update()
+            Invoice.objects.select_for_update(of=("self",))
             .select_related("company", "customer", "credited_invoice")
             .get(pk=invoice_id)
         )
