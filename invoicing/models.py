@@ -123,6 +123,14 @@ class Company(Address):
     vat_regime = models.CharField(
         _("régime de TVA"), max_length=10, choices=VatRegime.choices, default=VatRegime.NORMAL
     )
+    # BT-32: needed when the seller has no VAT number (franchise, art. 293 B CGI) and
+    # invoices VAT-exempt lines (EN 16931 BR-E-02, BR-S-02).
+    tax_registration_id = models.CharField(
+        _("identifiant fiscal (sans n° de TVA)"),
+        max_length=50,
+        blank=True,
+        help_text=_("Pour une entreprise sans numéro de TVA : numéro fiscal du vendeur (BT-32)."),
+    )
     rcs = models.CharField(_("RCS (ville d'immatriculation)"), max_length=100, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=30, blank=True)
@@ -209,6 +217,7 @@ class Company(Address):
             "siret": self.siret,
             "vat_number": self.vat_number,
             "vat_regime": self.vat_regime,
+            "tax_registration_id": self.tax_registration_id,
             "rcs": self.rcs,
             "email": self.email,
             "phone": self.phone,
