@@ -26,7 +26,9 @@ def decrypt(token: str) -> str:
     try:
         return _fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(token.encode()).decode()
     except InvalidToken as exc:
-        raise ValueError("A stored secret cannot be decrypted with CHORALE_ENCRYPTION_KEY.") from exc
+        raise ValueError(
+            "A stored secret cannot be decrypted with CHORALE_ENCRYPTION_KEY."
+        ) from exc
 
 
 class Secret(str):

@@ -21,7 +21,8 @@ class FinalInvoiceError(ValidationError):
 
     def __init__(self, message=None):
         super().__init__(
-            message or _("Cette facture est définitive : elle ne peut plus être modifiée ni supprimée.")
+            message
+            or _("Cette facture est définitive : elle ne peut plus être modifiée ni supprimée.")
         )
 
 
@@ -134,9 +135,13 @@ class Company(Address):
     rcs = models.CharField(_("RCS (ville d'immatriculation)"), max_length=100, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=30, blank=True)
-    iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validators.validate_iban])
+    iban = models.CharField(
+        _("IBAN"), max_length=34, blank=True, validators=[validators.validate_iban]
+    )
     bic = models.CharField(_("BIC"), max_length=11, blank=True)
-    payment_terms_days = models.PositiveSmallIntegerField(_("délai de paiement (jours)"), default=30)
+    payment_terms_days = models.PositiveSmallIntegerField(
+        _("délai de paiement (jours)"), default=30
+    )
     late_penalty_rate = models.DecimalField(
         _("taux des pénalités de retard (%)"),
         max_digits=5,
@@ -243,9 +248,7 @@ class Customer(Address):
     kind = models.CharField(_("type de client"), max_length=20, choices=Kind.choices)
     name = models.CharField(_("nom ou raison sociale"), max_length=200)
     email = models.EmailField(_("e-mail"), blank=True)
-    vat_number = models.CharField(
-        _("n° de TVA intracommunautaire"), max_length=20, blank=True
-    )
+    vat_number = models.CharField(_("n° de TVA intracommunautaire"), max_length=20, blank=True)
     # The Chorus Pro zone: only for companies and sole proprietorships (seed §2.3).
     chorus_enabled = models.BooleanField(_("envoi vers Chorus Pro"), default=False)
     siret = models.CharField(
@@ -266,8 +269,12 @@ class Customer(Address):
             models.UniqueConstraint(fields=["dossier", "code"], name="unique_customer_code"),
             models.CheckConstraint(
                 condition=~Q(kind="individual")
-                | (Q(chorus_enabled=False) & Q(siret="") & Q(default_service_code="")
-                   & Q(default_engagement_number="")),
+                | (
+                    Q(chorus_enabled=False)
+                    & Q(siret="")
+                    & Q(default_service_code="")
+                    & Q(default_engagement_number="")
+                ),
                 name="chorus_zone_only_for_businesses",
             ),
         ]
@@ -351,10 +358,16 @@ class Article(models.Model):
     label = models.CharField(_("libellé court"), max_length=200)
     unit = models.CharField(_("unité"), max_length=3, choices=Unit.choices, default=Unit.PIECE)
     unit_price = models.DecimalField(
-        _("prix unitaire HT"), max_digits=15, decimal_places=4, validators=[validators.validate_non_negative]
+        _("prix unitaire HT"),
+        max_digits=15,
+        decimal_places=4,
+        validators=[validators.validate_non_negative],
     )
     vat_category = models.CharField(
-        _("catégorie de TVA"), max_length=2, choices=VatCategory.choices, default=VatCategory.STANDARD
+        _("catégorie de TVA"),
+        max_length=2,
+        choices=VatCategory.choices,
+        default=VatCategory.STANDARD,
     )
     vat_rate = models.DecimalField(
         _("taux de TVA (%)"), max_digits=5, decimal_places=2, default=Decimal("20.00")
@@ -494,9 +507,7 @@ class Invoice(models.Model):
     def _stored_state(self) -> str | None:
         if self.pk is None:
             return None
-        return (
-            Invoice.objects.filter(pk=self.pk).values_list("state", flat=True).first()
-        )
+        return Invoice.objects.filter(pk=self.pk).values_list("state", flat=True).first()
 
     def save(self, *args, **kwargs):
         if self._stored_state() == self.State.FINAL:
@@ -570,7 +581,10 @@ class InvoiceLine(models.Model):
         validators=[validators.validate_non_negative],
     )  # BT-146
     vat_category = models.CharField(
-        _("catégorie de TVA"), max_length=2, choices=VatCategory.choices, default=VatCategory.STANDARD
+        _("catégorie de TVA"),
+        max_length=2,
+        choices=VatCategory.choices,
+        default=VatCategory.STANDARD,
     )  # BT-151
     vat_rate = models.DecimalField(
         _("taux de TVA (%)"), max_digits=5, decimal_places=2, default=Decimal("20.00")
@@ -599,9 +613,11 @@ class InvoiceLine(models.Model):
             moved_from = (
                 InvoiceLine.objects.filter(pk=self.pk).values_list("invoice_id", flat=True).first()
             )
-            if moved_from and moved_from != self.invoice_id and Invoice.objects.filter(
-                pk=moved_from, state=Invoice.State.FINAL
-            ).exists():
+            if (
+                moved_from
+                and moved_from != self.invoice_id
+                and Invoice.objects.filter(pk=moved_from, state=Invoice.State.FINAL).exists()
+            ):
                 raise FinalInvoiceError()
         super().save(*args, **kwargs)
 
@@ -628,5 +644,7 @@ class NumberingCounter(models.Model):
         verbose_name = _("compteur de numérotation")
         verbose_name_plural = _("compteurs de numérotation")
         constraints = [
-            models.UniqueConstraint(fields=["company", "kind", "year"], name="one_counter_per_series")
+            models.UniqueConstraint(
+                fields=["company", "kind", "year"], name="one_counter_per_series"
+            )
         ]

@@ -50,7 +50,9 @@ def validate_iban(value: str) -> None:
         stdnum_iban.validate(value)
     except StdnumError as exc:
         raise ValidationError(
-            _("« %(value)s » n'est pas un IBAN valide."), params={"value": value}, code="invalid_iban"
+            _("« %(value)s » n'est pas un IBAN valide."),
+            params={"value": value},
+            code="invalid_iban",
         ) from exc
 
 
@@ -87,9 +89,7 @@ def validate_vat(category: str, rate: Decimal | None, exemption_reason: str) -> 
             {"vat_rate": _("Un taux normal ou réduit doit être supérieur à 0 %.")}
         )
     if category != VatCategory.STANDARD and rate != 0:
-        raise ValidationError(
-            {"vat_rate": _("Cette catégorie de TVA impose un taux de 0 %.")}
-        )
+        raise ValidationError({"vat_rate": _("Cette catégorie de TVA impose un taux de 0 %.")})
     if category in EXEMPT_CATEGORIES and not exemption_reason.strip():
         raise ValidationError(
             {

@@ -124,12 +124,38 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 
-# Chorus Pro (PISTE). Empty URLs mean the local sandbox started by `make run`.
-CHORUS_API_URL = env_str("CHORUS_API_URL", "http://127.0.0.1:8070")
-CHORUS_TOKEN_URL = env_str("CHORUS_TOKEN_URL", f"{CHORUS_API_URL}/api/oauth/token")
+# Chorus Pro (PISTE). Unset URLs: the real PISTE hosts of each company's environment
+# (qualification or production). CHORUS_API_URL points every company at one host instead
+# (`make run` sets it to the local sandbox).
+CHORUS_API_URL = env_str("CHORUS_API_URL", "")
+CHORUS_TOKEN_URL = env_str(
+    "CHORUS_TOKEN_URL", f"{CHORUS_API_URL}/api/oauth/token" if CHORUS_API_URL else ""
+)
 CHORUS_CLIENT_ID = env_str("CHORUS_CLIENT_ID", "")
 CHORUS_CLIENT_SECRET = env_str("CHORUS_CLIENT_SECRET", "")
-CHORUS_TIMEOUT_SECONDS = env_int("CHORUS_TIMEOUT_SECONDS", 30)
+CHORUS_CONNECT_TIMEOUT = env_int("CHORUS_CONNECT_TIMEOUT", 5)
+CHORUS_READ_TIMEOUT = env_int("CHORUS_READ_TIMEOUT", 60)
+CHORUS_HTTP_RETRIES = env_int("CHORUS_HTTP_RETRIES", 2)
+# Sending task: automatic retries of transient faults, with exponential back-off.
+CHORUS_SEND_MAX_RETRIES = env_int("CHORUS_SEND_MAX_RETRIES", 4)
+CHORUS_SEND_RETRY_BACKOFF = env_int("CHORUS_SEND_RETRY_BACKOFF", 10)
+# A deposit whose answer was lost is only sent again after Chorus Pro still does not know
+# the invoice this many seconds later (integration is asynchronous).
+CHORUS_REDEPOSIT_AFTER = env_int("CHORUS_REDEPOSIT_AFTER", 900)
+# The sweeper re-enqueues submissions stuck this long (lost message, killed worker).
+CHORUS_STUCK_AFTER = env_int("CHORUS_STUCK_AFTER", 120)
+CHORUS_SEND_TIME_LIMIT = env_int("CHORUS_SEND_TIME_LIMIT", 300)
+CHORUS_SYNC_INTERVAL = env_int("CHORUS_SYNC_INTERVAL", 300)
+CELERY_BEAT_SCHEDULE = {
+    "chorus-sweep-stuck": {
+        "task": "chorus.tasks.sweep_stuck_submissions",
+        "schedule": max(CHORUS_STUCK_AFTER // 2, 5),
+    },
+    "chorus-sync-statuses": {
+        "task": "chorus.tasks.sync_statuses",
+        "schedule": CHORUS_SYNC_INTERVAL,
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,517 @@
+"""Sending one invoice to Chorus Pro: the request, then the steps run by the worker.
+
+Every step is safe to run again. A retry after a crash never renumbers (finalisation is
+idempotent), never deposits twice (a deposit whose answer was lost is looked up on Chorus
+Pro before any new deposit) and never counts twice (the plan moves reserved -> counted once,
+under a row lock).
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from facturx_export.services import FacturxCheckError, facturx_build, facturx_filename
+from stdnum.fr import siret as stdnum_siret
+
+from chorus.client import ChorusClient
+from chorus.errors import ChorusError, ChorusPermanentError
+from chorus.models import ReportEntry, Submission
+from chorus.services import plan
+from chorus.services.connection import client_for
+from invoicing.models import Invoice
+from invoicing.services import invoice_finalise
+
+logger = logging.getLogger(__name__)
+Step = ReportEntry.Step
+Outcome = ReportEntry.Outcome
+
+SUCCESS_MESSAGE = gettext_lazy("Votre Facture-X a été déposée avec succès sur Chorus Pro.")
+
+
+class SendRefused(Exception):
+    """The request cannot be accepted; `message` says why, in French, and what to do."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+class RetryLater(Exception):
+    """A transient fault: the task should run the submission again after a back-off."""
+
+
+# --- the request (web) ------------------------------------------------------------------
+
+
+def _final_invoice_message() -> str:
+    return _(
+        "Cette facture est définitive vous ne pouvez plus l'envoyer sur Chorus Pro par le lien "
+        "automatique, vous devez donc déposer le pdf de cette facture manuellement sur Chorus "
+        "Pro. Téléchargez son Factur-X depuis la fiche de la facture."
+    )
+
+
+def _several_invoices_message() -> str:
+    return _(
+        "Vous ne pouvez pas envoyer plusieurs factures vers Chorus Pro, il faut le faire une "
+        "par une, veuillez corriger."
+    )
+
+
+def submission_request(
+    *,
+    invoice_ids: list[int],
+    dossier,
+    user=None,
+    siret: str,
+    service_code: str = "",
+    engagement_number: str = "",
+) -> Submission:
+    """Check what can be checked at once, then queue a submission (task enqueued on commit).
+
+    Raises SendRefused with the French message of the first refusal.
+    """
+    from chorus import tasks
+
+    if len(invoice_ids) != 1:
+        raise SendRefused(_several_invoices_message())
+    if not dossier.facturx_module_enabled:
+        raise SendRefused(
+            _(
+                "Le module « Émission Factur-X » n'est pas activé pour ce dossier. Un "
+                "administrateur du dossier peut l'activer dans Paramètres > Modules."
+            )
+        )
+    siret = "".join(siret.split())
+    service_code, engagement_number = service_code.strip(), engagement_number.strip()
+    with transaction.atomic():
+        invoice = (
+            Invoice.objects.select_for_update(of=("self",))
+            .select_related("company", "customer")
+            .filter(dossier=dossier, pk=invoice_ids[0])
+            .first()
+        )
+        if invoice is None:
+            raise SendRefused(_("Facture introuvable."))
+        company, customer = invoice.company, invoice.customer
+        if invoice.is_final:
+            retry = invoice.submissions.filter(status=Submission.Status.FAILED, finalised_here=True)
+            if retry.exists():
+                raise SendRefused(
+                    _(
+                        "Cette facture a déjà été rendue définitive par un envoi qui a échoué : "
+                        "ouvrez son rapport d'envoi et cliquez sur « Réessayer »."
+                    )
+                )
+            raise SendRefused(_final_invoice_message())
+        if invoice.submissions.filter(
+            status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
+        ).exists():
+            raise SendRefused(_("Cette facture est déjà en cours d'envoi vers Chorus Pro."))
+        if not company.has_chorus_credentials:
+            raise SendRefused(
+                _(
+                    "Le compte technique Chorus Pro de l'entreprise %(company)s n'est pas "
+                    "renseigné : saisissez son login et son mot de passe dans Paramètres > "
+                    "Entreprise."
+                )
+                % {"company": company.name}
+            )
+        if not (customer.has_chorus_zone and customer.chorus_enabled):
+            raise SendRefused(
+                _(
+                    "Le client %(customer)s n'est pas paramétré pour l'envoi vers Chorus Pro : "
+                    "cochez « Envoi vers Chorus Pro » sur sa fiche (clients de type Société ou "
+                    "Entreprise individuelle)."
+                )
+                % {"customer": customer.name}
+            )
+        if not siret:
+            raise SendRefused(_("Le Siret du client est obligatoire pour l'envoi."))
+        if not stdnum_siret.is_valid(siret):
+            raise SendRefused(
+                _("« %(siret)s » n'est pas un SIRET valide (14 chiffres, clé de contrôle).")
+                % {"siret": siret}
+            )
+        if plan.plan_remaining(dossier) <= 0:
+            raise SendRefused(plan.exhausted_message(dossier.chorus_yearly_allowance))
+        try:
+            with transaction.atomic():
+                submission = Submission.objects.create(
+                    dossier=dossier,
+                    company=company,
+                    invoice=invoice,
+                    requested_by=user if user and user.is_authenticated else None,
+                    siret=siret,
+                    service_code=service_code,
+                    engagement_number=engagement_number,
+                    plan_warning=plan.plan_warning(dossier),
+                )
+        except IntegrityError as exc:
+            raise SendRefused(
+                _("Cette facture est déjà en cours d'envoi vers Chorus Pro.")
+            ) from exc
+        _report(submission, Step.REQUEST, Outcome.OK, _("Demande d'envoi enregistrée."))
+        if submission.plan_warning:
+            _report(submission, Step.PLAN, Outcome.WARNING, submission.plan_warning)
+        tasks.send_submission.delay_on_commit(submission.pk)
+    logger.info("submission %s queued for invoice %s", submission.pk, invoice.pk)
+    return submission
+
+
+@transaction.atomic
+def submission_retry(*, submission: Submission) -> Submission:
+    """Queue a failed submission again (same invoice, same file, never a second deposit)."""
+    from chorus import tasks
+
+    submission = Submission.objects.select_for_update().get(pk=submission.pk)
+    if submission.status != Submission.Status.FAILED or not submission.retryable:
+        raise SendRefused(_("Cet envoi ne peut pas être relancé."))
+    submission.status = Submission.Status.QUEUED
+    submission.retryable = False
+    submission.error_code = ""
+    submission.error_message = ""
+    submission.next_attempt_at = None
+    submission.save()
+    _report(submission, Step.REQUEST, Outcome.INFO, _("Nouvel essai demandé."))
+    tasks.send_submission.delay_on_commit(submission.pk)
+    return submission
+
+
+def submission_postpone(*, submission_id: int, seconds: int) -> None:
+    """Tell the sweeper a retry is planned: it leaves the submission alone until then."""
+    grace = datetime.timedelta(seconds=seconds + settings.CHORUS_STUCK_AFTER)
+    Submission.objects.filter(pk=submission_id, status=Submission.Status.QUEUED).update(
+        next_attempt_at=timezone.now() + grace
+    )
+
+
+# --- the steps (worker) -----------------------------------------------------------------
+
+
+def _report(submission: Submission, step: str, outcome: str, message: str = "") -> None:
+    ReportEntry.objects.create(submission=submission, step=step, outcome=outcome, message=message)
+
+
+def _claim(submission_id: int) -> Submission | None:
+    """Take the submission for this worker, unless another live worker holds it."""
+    now = timezone.now()
+    lease = now + datetime.timedelta(seconds=settings.CHORUS_SEND_TIME_LIMIT + 30)
+    claimed = (
+        Submission.objects.filter(pk=submission_id)
+        .filter(
+            Q(status=Submission.Status.QUEUED)
+            | Q(status=Submission.Status.RUNNING, lease_until__lt=now)
+        )
+        .update(status=Submission.Status.RUNNING, lease_until=lease, updated_at=now)
+    )
+    if not claimed:
+        return None
+    submission = Submission.objects.select_related("invoice", "company", "dossier").get(
+        pk=submission_id
+    )
+    Submission.objects.filter(pk=submission_id).update(attempts=submission.attempts + 1)
+    return submission
+
+
+@dataclass
+class _Failure(Exception):
+    step: str
+    code: str
+    message: str
+    transient: bool
+
+
+def submission_send(*, submission_id: int, final_attempt: bool = True) -> Submission | None:
+    """Run (or resume) the sending of one submission. Raises RetryLater on transient faults
+    while attempts remain; otherwise ends the submission deposited or failed."""
+    submission = _claim(submission_id)
+    if submission is None:
+        return None
+    try:
+        _run_steps(submission)
+    except _Failure as failure:
+        return _on_failure(submission, failure, final_attempt=final_attempt)
+    except Exception:
+        logger.exception("submission %s: unexpected error", submission_id)
+        failure = _Failure(
+            Step.DONE,
+            "internal_error",
+            _("Une erreur inattendue est survenue ; l'envoi pourra être relancé."),
+            True,
+        )
+        return _on_failure(submission, failure, final_attempt=final_attempt)
+    return submission
+
+
+def _chorus_failure(step: str, exc: ChorusError) -> _Failure:
+    return _Failure(step, exc.code, exc.message_fr, exc.transient)
+
+
+def _run_steps(submission: Submission) -> None:
+    invoice, company = submission.invoice, submission.company
+    # 1. Gather.
+    if invoice.is_final and not submission.finalised_here:
+        raise _Failure(Step.GATHER, "invoice_final", _final_invoice_message(), False)
+    if not company.has_chorus_credentials:
+        raise _Failure(
+            Step.GATHER,
+            "credentials_missing",
+            _("Le compte technique Chorus Pro de l'entreprise n'est pas renseigné."),
+            False,
+        )
+    _report(submission, Step.GATHER, Outcome.OK)
+    client = client_for(company)
+
+    # 2. Authenticate (token + technical account).
+    try:
+        client.check_connection()
+    except ChorusError as exc:
+        raise _chorus_failure(Step.AUTHENTICATE, exc) from None
+    _report(submission, Step.AUTHENTICATE, Outcome.OK, company.chorus_login)
+
+    if not submission.finalised_here:
+        # 3. Verify the buyer's structure and what it requires.
+        _verify_buyer(client, submission)
+        # 4. Reserve one send before the invoice becomes final.
+        try:
+            plan.plan_reserve(submission_id=submission.pk)
+        except plan.PlanExhausted as exc:
+            raise _Failure(Step.PLAN, "plan_exhausted", str(exc), False) from None
+        # 5. Finalise and number.
+        _finalise(submission)
+        invoice.refresh_from_db()
+
+    # 6. Build and check the Factur-X (once: a retry deposits the very same file).
+    if not submission.facturx_file:
+        try:
+            content = facturx_build(invoice)
+        except FacturxCheckError as exc:
+            raise _Failure(Step.BUILD, "facturx_invalid", str(exc), False) from None
+        submission.facturx_file = content
+        submission.facturx_filename = facturx_filename(invoice)
+        submission.save(update_fields=["facturx_file", "facturx_filename", "updated_at"])
+        _report(submission, Step.BUILD, Outcome.OK, submission.facturx_filename)
+    if submission.plan_state != Submission.PlanState.RESERVED:
+        try:
+            plan.plan_reserve(submission_id=submission.pk)
+        except plan.PlanExhausted as exc:
+            raise _Failure(Step.PLAN, "plan_exhausted", str(exc), False) from None
+        submission.refresh_from_db()
+
+    # 7. Deposit, exactly once.
+    _deposit(client, submission)
+
+
+def _verify_buyer(client: ChorusClient, submission: Submission) -> None:
+    try:
+        structure = client.find_structure_by_siret(submission.siret)
+        detail = client.get_structure(structure.id_structure_cpp)
+    except ChorusError as exc:
+        message = exc.message_fr
+        if exc.transient:
+            message = _("Problème technique lors de la vérification du Siret. %(detail)s") % {
+                "detail": exc.message_fr
+            }
+        raise _Failure(Step.VERIFY_SIRET, exc.code, message, exc.transient) from None
+    requirement = detail.requirement
+    if not requirement.is_satisfied_by(
+        service_code=submission.service_code, engagement_number=submission.engagement_number
+    ):
+        raise _Failure(
+            Step.VERIFY_SIRET,
+            f"requires_{requirement.value}",
+            requirement_message(requirement.value, detail.designation),
+            False,
+        )
+    if submission.service_code:
+        try:
+            services = client.list_services(structure.id_structure_cpp)
+        except ChorusError as exc:
+            raise _chorus_failure(Step.VERIFY_SIRET, exc) from None
+        if not any(s.code == submission.service_code and s.is_selectable for s in services):
+            raise _Failure(
+                Step.VERIFY_SIRET,
+                "service_unknown",
+                _(
+                    "Le service « %(code)s » n'existe pas ou n'est pas actif chez %(name)s : "
+                    "vérifiez la référence acheteur (service exécutant) auprès du client."
+                )
+                % {"code": submission.service_code, "name": detail.designation},
+                False,
+            )
+    _report(
+        submission,
+        Step.VERIFY_SIRET,
+        Outcome.OK,
+        _("%(name)s (SIRET %(siret)s)") % {"name": detail.designation, "siret": submission.siret},
+    )
+
+
+def requirement_message(requirement: str, structure_name: str) -> str:
+    what = {
+        "service": _("la référence acheteur (service exécutant)"),
+        "engagement": _("le numéro de commande (engagement juridique)"),
+        "service_and_engagement": _(
+            "la référence acheteur (service exécutant) et le numéro de commande (engagement "
+            "juridique)"
+        ),
+        "service_or_engagement": _(
+            "la référence acheteur (service exécutant) ou le numéro de commande (engagement "
+            "juridique)"
+        ),
+    }.get(requirement, "")
+    return _("%(name)s exige %(what)s : renseignez-le puis envoyez de nouveau la facture.") % {
+        "name": structure_name,
+        "what": what,
+    }
+
+
+def _finalise(submission: Submission) -> None:
+    invoice = submission.invoice
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
+        if not locked.is_final:
+            locked.buyer_reference = submission.service_code
+            locked.order_reference = submission.engagement_number
+            locked.save(update_fields=["buyer_reference", "order_reference", "updated_at"])
+        try:
+            final = invoice_finalise(invoice_id=invoice.pk)
+        except ValidationError as exc:
+            raise _Failure(
+                Step.FINALISE, "invoice_invalid", "; ".join(exc.messages), False
+            ) from None
+        submission.finalised_here = True
+        submission.save(update_fields=["finalised_here", "updated_at"])
+        _report(submission, Step.FINALISE, Outcome.OK, _("Facture n° %(n)s") % {"n": final.number})
+
+
+def _deposit(client: ChorusClient, submission: Submission) -> None:
+    invoice = submission.invoice
+    if submission.deposit_state == Submission.DepositState.DONE:
+        return _record_deposit(submission, submission.flow_number, None)
+    if submission.deposit_state == Submission.DepositState.IN_FLIGHT:
+        # A previous attempt's answer was lost: ask Chorus Pro before depositing again.
+        try:
+            found = client.find_supplier_invoice(invoice.number, recipient_siret=submission.siret)
+        except ChorusError as exc:
+            raise _chorus_failure(Step.DEPOSIT, exc) from None
+        if found is not None:
+            _report(
+                submission,
+                Step.DEPOSIT,
+                Outcome.INFO,
+                _("La facture était déjà reçue par Chorus Pro (flux %(flow)s).")
+                % {"flow": found.flow_number},
+            )
+            return _record_deposit(submission, found.flow_number, found.id_invoice_cpp)
+        waited = timezone.now() - submission.deposit_started_at
+        if waited.total_seconds() < settings.CHORUS_REDEPOSIT_AFTER:
+            raise _Failure(
+                Step.DEPOSIT,
+                "deposit_outcome_unknown",
+                _(
+                    "La réponse de Chorus Pro au dépôt n'est pas parvenue ; la facture est "
+                    "recherchée sur Chorus Pro avant tout nouveau dépôt."
+                ),
+                True,
+            )
+    Submission.objects.filter(pk=submission.pk).update(
+        deposit_state=Submission.DepositState.IN_FLIGHT, deposit_started_at=timezone.now()
+    )
+    submission.refresh_from_db()
+    try:
+        result = client.deposit_facturx(
+            bytes(submission.facturx_file), invoice_number=invoice.number
+        )
+    except ChorusError as exc:
+        if exc.code != "deposit_outcome_unknown":
+            # The request surely did not reach Chorus Pro, or Chorus refused it.
+            Submission.objects.filter(pk=submission.pk).update(
+                deposit_state=Submission.DepositState.NOT_STARTED
+            )
+            submission.deposit_state = Submission.DepositState.NOT_STARTED
+        raise _chorus_failure(Step.DEPOSIT, exc) from None
+    _record_deposit(submission, result.flow_number, None)
+
+
+def _record_deposit(submission: Submission, flow_number: str, chorus_invoice_id: int | None):
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        if locked.status == Submission.Status.DEPOSITED:
+            return
+        locked.flow_number = flow_number
+        locked.chorus_invoice_id = chorus_invoice_id
+        locked.deposit_state = Submission.DepositState.DONE
+        locked.deposited_at = timezone.now()
+        locked.status = Submission.Status.DEPOSITED
+        locked.lease_until = None
+        plan.plan_commit(locked)
+        locked.save()
+        _report(locked, Step.DEPOSIT, Outcome.OK, _("Flux n° %(flow)s") % {"flow": flow_number})
+        _report(locked, Step.DONE, Outcome.OK, str(SUCCESS_MESSAGE))
+    logger.info("submission %s deposited as flow %s", submission.pk, flow_number)
+
+
+def _on_failure(submission: Submission, failure: _Failure, *, final_attempt: bool):
+    logger.warning(
+        "submission %s failed at %s: %s (transient=%s)",
+        submission.pk,
+        failure.step,
+        failure.code,
+        failure.transient,
+    )
+    with transaction.atomic():
+        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        in_flight = locked.deposit_state == Submission.DepositState.IN_FLIGHT
+        if failure.transient and in_flight and final_attempt:
+            # Never give up on a deposit whose outcome is unknown: the sweeper asks Chorus
+            # Pro again later, and deposits again only if Chorus Pro still does not know it.
+            _report(locked, failure.step, Outcome.WARNING, failure.message)
+            locked.status = Submission.Status.QUEUED
+            locked.lease_until = None
+            locked.next_attempt_at = timezone.now() + datetime.timedelta(
+                seconds=settings.CHORUS_REDEPOSIT_AFTER
+            )
+            locked.save(update_fields=["status", "lease_until", "next_attempt_at", "updated_at"])
+            return locked
+        if failure.transient and not final_attempt:
+            _report(
+                locked,
+                failure.step,
+                Outcome.WARNING,
+                failure.message + " " + _("Nouvel essai automatique dans quelques instants."),
+            )
+            locked.status = Submission.Status.QUEUED
+            locked.lease_until = None
+            locked.save(update_fields=["status", "lease_until", "updated_at"])
+            raise RetryLater(failure.code)
+        _report(locked, failure.step, Outcome.ERROR, failure.message)
+        _report(locked, Step.DONE, Outcome.INFO, _("Traitement terminé."))
+        if not in_flight:
+            plan.plan_release(locked)
+        locked.status = Submission.Status.FAILED
+        locked.error_code = failure.code
+        locked.error_message = failure.message
+        # After finalisation the invoice is frozen: the same submission must be retried.
+        locked.retryable = failure.transient or locked.finalised_here
+        locked.lease_until = None
+        locked.save()
+    return locked
+
+
+__all__ = [
+    "ChorusPermanentError",
+    "RetryLater",
+    "SendRefused",
+    "submission_request",
+    "submission_retry",
+    "submission_send",
+]
