@@ -648,3 +648,6 @@ class NumberingCounter(models.Model):
                 fields=["company", "kind", "year"], name="one_counter_per_series"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.company} {self.kind} {self.year}: {self.last_number}"
