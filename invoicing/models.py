@@ -545,6 +545,15 @@ class InvoiceLineQuerySet(models.QuerySet):
     def update(self, **kwargs):
         if self._touches_final():
             raise FinalInvoiceError()
+        # Moving lines onto a final invoice is as much a change as editing its own lines.
+        target = kwargs.get("invoice", kwargs.get("invoice_id"))
+        if (
+            target is not None
+            and Invoice.objects.filter(
+                pk=getattr(target, "pk", target), state=Invoice.State.FINAL
+            ).exists()
+        ):
+            raise FinalInvoiceError()
         return super().update(**kwargs)
 
     def delete(self):
@@ -553,14 +562,21 @@ class InvoiceLineQuerySet(models.QuerySet):
         return super().delete()
 
     def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
         invoice_ids = {obj.invoice_id for obj in objs}
         if Invoice.objects.filter(pk__in=invoice_ids, state=Invoice.State.FINAL).exists():
             raise FinalInvoiceError()
         return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
         ids = [obj.pk for obj in objs]
         if self.model.objects.filter(pk__in=ids, invoice__state=Invoice.State.FINAL).exists():
+            raise FinalInvoiceError()
+        invoice_ids = {obj.invoice_id for obj in objs}
+        if {"invoice", "invoice_id"} & set(fields) and Invoice.objects.filter(
+            pk__in=invoice_ids, state=Invoice.State.FINAL
+        ).exists():
             raise FinalInvoiceError()
         return super().bulk_update(objs, fields, batch_size=batch_size)
 
