@@ -9,6 +9,7 @@ from settings.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CHORALE_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded database and broker live here
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 # Development may run without a secret; production must set one (fail loudly otherwise).
