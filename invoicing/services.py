@@ -201,3 +201,34 @@ def dossier_set_module(*, dossier: Dossier, enabled: bool) -> Dossier:
     dossier.facturx_module_enabled = enabled
     dossier.save(update_fields=["facturx_module_enabled"])
     return dossier
+
+
+# Header fields the entry screen may change on a provisional invoice.
+INVOICE_EDITABLE_FIELDS = frozenset(
+    {
+        "company",
+        "customer",
+        "buyer_reference",
+        "order_reference",
+        "due_date",
+        "delivery_date",
+        "payment_terms",
+        "note",
+    }
+)
+
+
+@transaction.atomic
+def invoice_update(*, invoice: Invoice, lines: Iterable[LineInput], **fields) -> Invoice:
+    """Save the entry screen of a provisional invoice: its header fields and the whole grid."""
+    unknown = set(fields) - INVOICE_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable on an invoice: {sorted(unknown)}")
+    locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if locked.is_final:
+        raise FinalInvoiceError()
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    locked.save()
+    return invoice_replace_lines(invoice=locked, lines=lines)
