@@ -1,0 +1,150 @@
+"""Faults during a sending: after each, no duplicate flow, the plan counts exactly what was
+deposited, and every submission ends in a clear state."""
+
+import threading
+import time
+
+import pytest
+
+from chorus import tasks
+from chorus.models import PlanYear, Submission
+from chorus.services import sweeper
+from chorus.services.sending import submission_request
+from invoicing.models import Invoice
+from tests.sending.conftest import report_of, wait_finished
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+DEPOSIT = "/cpro/factures/v1/deposer/flux"
+
+
+@pytest.fixture
+def invoice(seller, buyer, make_invoice):
+    return make_invoice(company=seller, customer=buyer)
+
+
+def request(invoice: Invoice) -> Submission:
+    return submission_request(
+        invoice_ids=[invoice.pk], dossier=invoice.dossier, siret=invoice.customer.siret
+    )
+
+
+def assert_deposited_once(submission: Submission, sandbox) -> None:
+    assert submission.status == Submission.Status.DEPOSITED, report_of(submission)
+    submission.invoice.refresh_from_db()
+    assert sandbox.deposit_count(submission.invoice.number) == 1
+    assert PlanYear.objects.get(dossier=submission.dossier).used == 1
+    assert PlanYear.objects.get(dossier=submission.dossier).reserved == 0
+
+
+def sweep_until_finished(submission: Submission, timeout: float = 60) -> Submission:
+    """Run the sweeper (as beat would) until the submission ends."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        submission.refresh_from_db()
+        if submission.is_finished:
+            return submission
+        sweeper.sweep_stuck_submissions()
+        time.sleep(0.5)
+    raise AssertionError(f"still {submission.status}: {report_of(submission)}")
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 429])
+def test_transient_http_errors_during_deposit_are_retried_without_duplicate(
+    invoice, worker, sandbox, status
+):
+    kind = "rate_limit" if status == 429 else "status"
+    sandbox.add_fault(kind, route=DEPOSIT, count=3, status=status)
+
+    submission = wait_finished(request(invoice), timeout=60)
+
+    assert_deposited_once(submission, sandbox)
+
+
+def test_a_lost_deposit_answer_is_looked_up_before_any_new_deposit(invoice, worker, sandbox):
+    # The deposit is recorded by Chorus Pro, but its answer never arrives (read timeout).
+    sandbox.add_fault("delay", route=DEPOSIT, count=1, delay=6, phase="after")
+
+    submission = sweep_until_finished(request(invoice))
+
+    assert_deposited_once(submission, sandbox)
+    messages = " ".join(message for _s, _o, message in report_of(submission))
+    assert "déjà reçue par Chorus Pro" in messages
+
+
+def test_a_worker_killed_in_the_middle_of_a_sending_neither_loses_nor_duplicates(
+    invoice, worker, sandbox
+):
+    sandbox.add_fault("delay", route=DEPOSIT, count=1, delay=3, phase="after")
+    submission = request(invoice)
+    deadline = time.monotonic() + 30
+    while sandbox.stats()["deposits"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.kill()  # SIGKILL while the deposit call is in flight
+    worker.start()
+
+    submission = sweep_until_finished(submission)
+
+    assert_deposited_once(submission, sandbox)
+
+
+def test_a_redis_restart_between_request_and_execution_loses_nothing(
+    invoice, worker, sandbox, redis_server
+):
+    worker.stop()
+    submission = request(invoice)
+    redis_server.restart()  # no persistence: the queued message is gone
+    worker.start()
+
+    submission = sweep_until_finished(submission)
+
+    assert_deposited_once(submission, sandbox)
+
+
+def test_the_same_task_delivered_twice_deposits_once(invoice, worker, sandbox):
+    submission = request(invoice)
+    tasks.send_submission.delay(submission.pk)
+    tasks.send_submission.delay(submission.pk)
+
+    assert_deposited_once(wait_finished(submission), sandbox)
+
+
+def test_fifty_sends_racing_for_the_last_ten_of_the_plan(seller, buyer, make_invoice, worker, sandbox):
+    dossier = seller.dossier
+    dossier.chorus_yearly_allowance = 10
+    dossier.save()
+    invoices = [make_invoice(company=seller, customer=buyer) for _ in range(50)]
+    submissions: list[Submission] = []
+    lock = threading.Lock()
+
+    def send(invoice):
+        from django.db import connection
+
+        try:
+            submission = request(invoice)
+            with lock:
+                submissions.append(submission)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(inv,)) for inv in invoices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    finished = [wait_finished(s, timeout=120) for s in submissions]
+
+    deposited = [s for s in finished if s.status == Submission.Status.DEPOSITED]
+    refused = [s for s in finished if s.status == Submission.Status.FAILED]
+    assert len(deposited) == 10
+    assert len(refused) == 40
+    assert all("vous avez atteint ce volume" in s.error_message for s in refused)
+    assert PlanYear.objects.get(dossier=dossier).used == 10
+    numbers = sorted(
+        Invoice.objects.filter(company=seller, state=Invoice.State.FINAL).values_list(
+            "number", flat=True
+        )
+    )
+    assert [int(n.rsplit("-", 1)[1]) for n in numbers] == list(range(1, 11))
+    assert Invoice.objects.filter(company=seller, state=Invoice.State.PROVISIONAL).count() == 40
+    assert sandbox.stats()["deposits"] == 10
