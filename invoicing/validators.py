@@ -37,6 +37,10 @@ def validate_siret(value: str) -> None:
 def validate_fr_vat(value: str) -> None:
     try:
         stdnum_tva.validate(value)
+        # Stored as printed and sent (BT-31 needs the country prefix, BR-CO-9): "FR" then
+        # the 11 characters, no spaces; python-stdnum alone also accepts "44 732829320".
+        if value != "FR" + stdnum_tva.compact(value):
+            raise StdnumError()
     except StdnumError as exc:
         raise ValidationError(
             _("« %(value)s » n'est pas un numéro de TVA français valide (FR + clé + SIREN)."),
