@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 
 from invoicing.forms import KeepSecretsMixin, SecretField
 from invoicing.models import (
@@ -51,6 +53,11 @@ class CompanyAdmin(admin.ModelAdmin):
     list_display = ["name", "dossier", "siret", "vat_number", "chorus_environment"]
     list_filter = ["dossier", "chorus_environment"]
     search_fields = ["name", "siren", "siret"]
+
+    # Error reports (e-mails to ADMINS, 500 logs) must not show the typed secrets.
+    @method_decorator(sensitive_post_parameters("chorus_password", "piste_client_secret"))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(Customer)
