@@ -328,7 +328,7 @@ def _verify_buyer(client: ChorusClient, submission: Submission) -> None:
         raise _Failure(
             Step.VERIFY_SIRET,
             f"requires_{requirement.value}",
-            requirement_message(requirement.value, detail.designation),
+            requirement_message(requirement.value, detail.name),
             False,
         )
     if submission.service_code:
@@ -344,14 +344,14 @@ def _verify_buyer(client: ChorusClient, submission: Submission) -> None:
                     "Le service « %(code)s » n'existe pas ou n'est pas actif chez %(name)s : "
                     "vérifiez la référence acheteur (service exécutant) auprès du client."
                 )
-                % {"code": submission.service_code, "name": detail.designation},
+                % {"code": submission.service_code, "name": detail.name},
                 False,
             )
     _report(
         submission,
         Step.VERIFY_SIRET,
         Outcome.OK,
-        _("%(name)s (SIRET %(siret)s)") % {"name": detail.designation, "siret": submission.siret},
+        _("%(name)s (SIRET %(siret)s)") % {"name": detail.name, "siret": submission.siret},
     )
 
 
@@ -492,18 +492,22 @@ def _on_failure(submission: Submission, failure: _Failure, *, final_attempt: boo
             locked.status = Submission.Status.QUEUED
             locked.lease_until = None
             locked.save(update_fields=["status", "lease_until", "updated_at"])
-            raise RetryLater(failure.code)
-        _report(locked, failure.step, Outcome.ERROR, failure.message)
-        _report(locked, Step.DONE, Outcome.INFO, _("Traitement terminé."))
-        if not in_flight:
-            plan.plan_release(locked)
-        locked.status = Submission.Status.FAILED
-        locked.error_code = failure.code
-        locked.error_message = failure.message
-        # After finalisation the invoice is frozen: the same submission must be retried.
-        locked.retryable = failure.transient or locked.finalised_here
-        locked.lease_until = None
-        locked.save()
+            retry_later = True
+        else:
+            retry_later = False
+            _report(locked, failure.step, Outcome.ERROR, failure.message)
+            _report(locked, Step.DONE, Outcome.INFO, _("Traitement terminé."))
+            if not in_flight:
+                plan.plan_release(locked)
+            locked.status = Submission.Status.FAILED
+            locked.error_code = failure.code
+            locked.error_message = failure.message
+            # After finalisation the invoice is frozen: the same submission must be retried.
+            locked.retryable = failure.transient or locked.finalised_here
+            locked.lease_until = None
+            locked.save()
+    if retry_later:  # outside the transaction, which must commit the QUEUED state first
+        raise RetryLater(failure.code)
     return locked
 
 

@@ -78,7 +78,7 @@ def test_a_worker_killed_in_the_middle_of_a_sending_neither_loses_nor_duplicates
     sandbox.add_fault("delay", route=DEPOSIT, count=1, delay=3, phase="after")
     submission = request(invoice)
     deadline = time.monotonic() + 30
-    while sandbox.stats()["deposits"] == 0 and time.monotonic() < deadline:
+    while sandbox.stats()["flows"] == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     worker.kill()  # SIGKILL while the deposit call is in flight
     worker.start()
@@ -147,4 +147,4 @@ def test_fifty_sends_racing_for_the_last_ten_of_the_plan(seller, buyer, make_inv
     )
     assert [int(n.rsplit("-", 1)[1]) for n in numbers] == list(range(1, 11))
     assert Invoice.objects.filter(company=seller, state=Invoice.State.PROVISIONAL).count() == 40
-    assert sandbox.stats()["deposits"] == 10
+    assert sandbox.stats()["flows"] == 10

@@ -71,7 +71,7 @@ def test_technical_account_failures_leave_the_invoice_provisional(
     invoice.refresh_from_db()
     assert not invoice.is_final
     assert used(invoice.dossier) == 0
-    assert sandbox.stats()["deposits"] == 0
+    assert sandbox.stats()["flows"] == 0
 
 
 def test_platform_down_reports_a_technical_problem_and_counts_nothing(invoice, worker, sandbox):
