@@ -1,0 +1,247 @@
+"""Browser screens of the Chorus Pro sending: the dialog, the live report, the list.
+
+Every object is looked up through `request.workspace.dossier`: another dossier's invoice or
+submission answers 404 on every URL.
+"""
+
+import csv
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from chorus import selectors
+from chorus.forms import SendForm, SubmissionFilterForm
+from chorus.models import Submission
+from chorus.services import plan
+from chorus.services.sending import SUCCESS_MESSAGE, SendRefused, submission_request
+from chorus.services.sending import submission_retry as retry_service
+from invoicing.models import Invoice
+from invoicing.workspace import workspace_required
+
+POLL_INTERVAL_MS = 1000
+
+
+def _invoice_of(request: HttpRequest, pk: int) -> Invoice:
+    return get_object_or_404(
+        Invoice.objects.select_related("company", "customer"),
+        pk=pk,
+        dossier=request.workspace.dossier,
+    )
+
+
+def _submission_of(request: HttpRequest, pk: int) -> Submission:
+    submission = selectors.submission_with_report(request.workspace.dossier, pk)
+    if submission is None:
+        raise Http404
+    return submission
+
+
+def _initial(invoice: Invoice) -> dict:
+    customer = invoice.customer
+    return {
+        "siret": customer.siret,
+        "service_code": invoice.buyer_reference or customer.default_service_code,
+        "engagement_number": invoice.order_reference or customer.default_engagement_number,
+    }
+
+
+def _dialog(request, invoice, form, *, refusal="", check=None, status=200) -> HttpResponse:
+    return render(
+        request,
+        "chorus/send.html",
+        {
+            "invoice": invoice,
+            "form": form,
+            "refusal": refusal,
+            "check": check,
+            "plan_warning": plan.plan_warning(request.workspace.dossier),
+            "check_url": reverse("chorus:siret_check", args=(invoice.pk,)),
+        },
+        status=status,
+    )
+
+
+@workspace_required
+def send(request: HttpRequest, pk: int) -> HttpResponse:
+    """The dialog "Saisie des informations nécessaires pour l'envoi à Chorus Pro"."""
+    invoice = _invoice_of(request, pk)
+    if request.method != "POST":
+        return _dialog(request, invoice, SendForm(initial=_initial(invoice)))
+    form = SendForm(request.POST)
+    if "check" in request.POST:  # "Vérifier le SIRET" without JavaScript
+        check = selectors.siret_check(invoice.company, request.POST.get("siret", ""))
+        return _dialog(request, invoice, form, check=check)
+    if not form.is_valid():
+        return _dialog(request, invoice, form, status=422)
+    try:
+        submission = submission_request(
+            invoice_ids=[invoice.pk],
+            dossier=request.workspace.dossier,
+            user=request.user,
+            siret=form.cleaned_data["siret"],
+            service_code=form.cleaned_data["service_code"],
+            engagement_number=form.cleaned_data["engagement_number"],
+        )
+    except SendRefused as exc:
+        return _dialog(request, invoice, form, refusal=exc.message, status=422)
+    return redirect("chorus:submission", pk=submission.pk)
+
+
+@require_POST
+@workspace_required
+def send_selection(request: HttpRequest) -> HttpResponse:
+    """The invoice list's bulk action: one invoice opens the dialog, several are refused."""
+    dossier = request.workspace.dossier
+    try:
+        ids = sorted({int(v) for v in request.POST.getlist("invoice")})
+    except ValueError:
+        raise Http404 from None
+    invoices = list(Invoice.objects.filter(dossier=dossier, pk__in=ids).order_by("pk"))
+    if len(invoices) != len(ids):
+        raise Http404
+    if len(invoices) == 1:
+        return redirect("chorus:send", pk=invoices[0].pk)
+    if not invoices:
+        message = _("Sélectionnez la facture à envoyer vers Chorus Pro.")
+    else:
+        try:
+            submission_request(invoice_ids=ids, dossier=dossier, user=request.user, siret="")
+        except SendRefused as exc:
+            message = exc.message
+        else:  # pragma: no cover - the service refuses several invoices
+            message = ""
+    return render(
+        request,
+        "chorus/refused.html",
+        {"message": message, "invoices": invoices},
+        status=422,
+    )
+
+
+@require_GET
+@workspace_required
+def siret_check(request: HttpRequest, pk: int) -> JsonResponse:
+    """What the buyer's structure requires, as JSON (called by the dialog's script)."""
+    invoice = _invoice_of(request, pk)
+    check = selectors.siret_check(invoice.company, request.GET.get("siret", ""))
+    return JsonResponse(check.as_dict())
+
+
+def _report_context(request: HttpRequest, submission: Submission) -> dict:
+    return {
+        "submission": submission,
+        "success_message": SUCCESS_MESSAGE,
+        "invoice_url": reverse("invoice_detail", args=(submission.invoice_id,)),
+        "finished": submission.is_finished,
+    }
+
+
+@workspace_required
+def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = _submission_of(request, pk)
+    context = _report_context(request, submission)
+    context["status_url"] = reverse("chorus:submission_status", args=(submission.pk,))
+    context["poll_interval"] = POLL_INTERVAL_MS
+    return render(request, "chorus/submission.html", context)
+
+
+@require_GET
+@workspace_required
+def submission_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """The report as it stands, for the page's polling script: data and the HTML fragment."""
+    submission = _submission_of(request, pk)
+    context = _report_context(request, submission)
+    return JsonResponse(
+        {
+            "id": submission.pk,
+            "status": submission.status,
+            "status_label": submission.get_status_display(),
+            "finished": submission.is_finished,
+            "retryable": submission.status == Submission.Status.FAILED and submission.retryable,
+            "error_message": submission.error_message,
+            "flow_number": submission.flow_number,
+            "chorus_status": submission.chorus_status,
+            "steps": [
+                {
+                    "step": e.step,
+                    "label": e.get_step_display(),
+                    "outcome": e.outcome,
+                    "outcome_label": e.get_outcome_display(),
+                    "message": e.message,
+                    "at": timezone.localtime(e.at).isoformat(),
+                }
+                for e in submission.report.all()
+            ],
+            "html": render_to_string("chorus/_report.html", context, request=request),
+        }
+    )
+
+
+@require_POST
+@workspace_required
+def submission_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = _submission_of(request, pk)
+    try:
+        retry_service(submission=submission)
+    except SendRefused as exc:
+        messages.error(request, exc.message)
+    return redirect("chorus:submission", pk=submission.pk)
+
+
+CSV_HEADER = [
+    "Facture",
+    "Client",
+    "Société",
+    "Demandé le",
+    "Déposé le",
+    "Statut",
+    "Statut Chorus Pro",
+    "Numéro de flux",
+    "Message d'erreur",
+]
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%d/%m/%Y %H:%M") if value else ""
+
+
+@workspace_required
+def submission_list(request: HttpRequest) -> HttpResponse:
+    workspace = request.workspace
+    form = SubmissionFilterForm(request.GET or None, companies=workspace.companies)
+    qs = selectors.submission_search(workspace.dossier, form.filters())
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="envois-chorus-pro.csv"'
+        response.write("\ufeff")  # Excel reads UTF-8 with a BOM
+        writer = csv.writer(response, delimiter=";")
+        writer.writerow(CSV_HEADER)
+        for s in qs.iterator(chunk_size=500):
+            writer.writerow(
+                [
+                    s.invoice.number or _("(provisoire)"),
+                    s.invoice.customer.name,
+                    s.company.name,
+                    _when(s.created_at),
+                    _when(s.deposited_at),
+                    s.get_status_display(),
+                    s.chorus_status,
+                    s.flow_number,
+                    s.error_message,
+                ]
+            )
+        return response
+    rows = list(qs[:200])
+    query = request.GET.copy()
+    query["format"] = "csv"
+    return render(
+        request,
+        "chorus/submission_list.html",
+        {"form": form, "rows": rows, "csv_query": query.urlencode(), "truncated": len(rows) == 200},
+    )
