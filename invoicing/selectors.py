@@ -2,6 +2,7 @@
 
 import base64
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -15,18 +16,30 @@ PAGE_SIZE = 50
 COUNT_LIMIT = 1000
 
 
-def plan_usage(dossier: Dossier, year: int) -> tuple[int, int]:
-    """(sends counted, allowance) of a dossier for a calendar year.
+# Provider hook: the chorus app (which depends on invoicing, never the reverse) fills this
+# dict in its AppConfig.ready() with "plan_usage", "latest_submissions" and
+# "invoice_submissions". Without it, the functions below answer as if nothing was sent.
+PROVIDERS: dict[str, Callable] = {}
 
-    Phase 1: nothing is counted yet. The chorus app owns the plan counters and re-points
-    this function to them.
-    """
+
+def plan_usage(dossier: Dossier, year: int) -> tuple[int, int]:
+    """(sends counted, allowance) of a dossier for a calendar year."""
+    provider = PROVIDERS.get("plan_usage")
+    if provider is not None:
+        return provider(dossier, year)
     return 0, dossier.chorus_yearly_allowance
 
 
 def latest_submissions(dossier: Dossier, limit: int = 10) -> list:
-    """The dossier's latest Chorus Pro submissions (the chorus app plugs its model in)."""
-    return []
+    """The dossier's latest Chorus Pro submissions (provided by the chorus app)."""
+    provider = PROVIDERS.get("latest_submissions")
+    return provider(dossier, limit) if provider is not None else []
+
+
+def invoice_submissions(invoice: Invoice) -> list:
+    """An invoice's Chorus Pro submissions with their status history (chorus app)."""
+    provider = PROVIDERS.get("invoice_submissions")
+    return provider(invoice) if provider is not None else []
 
 
 def customer_search(dossier: Dossier, q: str = "") -> QuerySet[Customer]:

@@ -30,6 +30,7 @@ from invoicing.forms import (
     line_formset,
 )
 from invoicing.models import Article, Company, Customer, FinalInvoiceError, Invoice
+from invoicing.templatetags.chorale import plain_decimal
 from invoicing.totals import compute_totals
 from invoicing.workspace import admin_required, select_workspace, workspace_required
 
@@ -272,7 +273,7 @@ def _line_initial(invoice: Invoice) -> list[dict]:
             "article": line.article.code if line.article else "",
             "label": line.label,
             "unit": line.unit,
-            "quantity": line.quantity.normalize() if line.quantity % 1 == 0 else line.quantity,
+            "quantity": plain_decimal(line.quantity),
             "unit_price": _trim(line.unit_price),
             "vat_rate": _trim(line.vat_rate),
             "vat_category": line.vat_category,
@@ -308,6 +309,9 @@ def _entry_screen(request, *, invoice: Invoice | None, header_form, formset, sta
             "articles": _articles_for_screen(dossier),
             "send_url": send_url,
             "module_enabled": dossier.facturx_module_enabled,
+            "chorus_submissions": selectors.invoice_submissions(invoice)
+            if invoice and invoice.pk
+            else [],
         },
         status=status,
     )
@@ -408,6 +412,7 @@ def _final_invoice(request: HttpRequest, invoice: Invoice) -> HttpResponse:
             "buyer": invoice.buyer_identity(),
             "download_url": links.facturx_download_url(invoice),
             "credit_notes": invoice.credit_notes.order_by("created_at"),
+            "chorus_submissions": selectors.invoice_submissions(invoice),
         },
     )
 
