@@ -361,10 +361,14 @@ class ChorusClient:
         *,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`sleep` and `clock` (a monotonic clock, used for token expiry) can be replaced in
+        tests; `session` lets callers share connection pools."""
         self.settings = settings
         self._session = session or requests.Session()
         self._sleep = sleep
+        self._clock = clock
         self._base = settings.api_base_url.rstrip("/")
         account = f"{settings.login}:{settings.password}".encode()
         # §1.3 [C]: base64 of the UTF-8 bytes of "login:password".
@@ -921,7 +925,7 @@ class ChorusClient:
     # --- token -----------------------------------------------------------------------------
 
     def _token(self) -> str:
-        now = time.monotonic()
+        now = self._clock()
         with _token_lock:
             cached = _token_cache.get(self._token_key)
             if cached and cached.expires_at - self.settings.token_expiry_margin > now:

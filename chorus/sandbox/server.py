@@ -82,14 +82,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
         is_platform_call = path == TOKEN_PATH or path.startswith("/cpro/")
         fault = platform.take_fault(path) if is_platform_call else None
         body = self._read_body()
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        if is_platform_call:  # counted even when a fault swallows it
+            platform.record_request(method, path, headers, body)
         if fault and fault.phase == "before" and self._apply_fault(fault, before=True):
             return
-        headers = {key.lower(): value for key, value in self.headers.items()}
         if path == TOKEN_PATH and method == "POST":
-            platform.record_request(method, path, headers, body)
             reply = platform.handle_token(headers, body)
         elif path.startswith("/cpro/"):
-            platform.record_request(method, path, headers, body)
             reply = platform.handle_api(method, path, headers, body)
         elif path == "/" and method == "GET":
             reply = Reply(
