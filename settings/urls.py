@@ -7,5 +7,6 @@ urlpatterns = [
     path("connexion/", auth_views.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("chorus/", include("chorus.urls")),
+    path("factur-x/", include("facturx_export.urls")),
     path("", include("invoicing.urls")),
 ]

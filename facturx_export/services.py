@@ -1,0 +1,70 @@
+"""Public entry points: build and check the Factur-X of an invoice.
+
+    pdf_bytes = facturx_build(invoice)           # raises FacturxCheckError if a rule fails
+    name = facturx_filename(invoice)
+
+The build is pure (`facturx_build_snapshot`: a snapshot in, bytes out); `facturx_build`
+only reads the invoice once through `snapshot_from_invoice`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from facturx_export.checks import FacturxCheckError, Problem, check_xml, start_schematron
+from facturx_export.embed import embed_xml
+from facturx_export.pdf import render_pdf
+from facturx_export.snapshot import Flavour, InvoiceSnapshot, Profile, snapshot_from_invoice
+from facturx_export.xml import build_xml
+
+__all__ = [
+    "FacturxCheckError",
+    "Flavour",
+    "Profile",
+    "facturx_build",
+    "facturx_build_snapshot",
+    "facturx_filename",
+    "facturx_xml",
+]
+
+
+def facturx_build_snapshot(snapshot: InvoiceSnapshot) -> bytes:
+    """XML, checks and PDF/A-3 of a snapshot, joined. Raises `FacturxCheckError`.
+
+    The Schematron runs in its own thread while WeasyPrint renders (Saxon releases the GIL);
+    nothing is embedded, nor returned, unless every check passed.
+    """
+    xml_bytes = build_xml(snapshot)
+    schematron = start_schematron(xml_bytes, snapshot.profile)
+    pdf_bytes = render_pdf(snapshot)
+    check_xml(xml_bytes, snapshot, schematron)  # raises on any broken rule
+    return embed_xml(pdf_bytes, xml_bytes, snapshot)
+
+
+def facturx_build(
+    invoice, *, profile: Profile | str | None = None, flavour: Flavour | str = Flavour.CHORUS
+) -> bytes:
+    """Build and check the Factur-X (PDF/A-3 + factur-x.xml) of a FINAL invoice.
+
+    `profile` defaults to the company's (Company.facturx_profile); `flavour` picks the
+    identifier conventions (Flavour.CHORUS for Chorus Pro, Flavour.FR_CTC for the 2026
+    French B2B rules). Raises `FacturxCheckError` (every broken rule, explained).
+    """
+    if not invoice.is_final:
+        raise FacturxCheckError(
+            [Problem("CHORALE-00", "Seule une facture définitive a un Factur-X.")],
+            invoice.number or "",
+        )
+    return facturx_build_snapshot(snapshot_from_invoice(invoice, profile=profile, flavour=flavour))
+
+
+def facturx_xml(invoice, *, flavour: Flavour | str = Flavour.CHORUS) -> bytes:
+    """The factur-x.xml alone (not checked)."""
+    return build_xml(snapshot_from_invoice(invoice, flavour=flavour))
+
+
+def facturx_filename(invoice) -> str:
+    """e.g. "Facture_FA2026-00001.pdf" / "Avoir_AV2026-00003.pdf" (safe on every OS)."""
+    kind = "Avoir" if invoice.is_credit_note else "Facture"
+    number = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number or f"provisoire-{invoice.pk}")
+    return f"{kind}_{number}.pdf"

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from facturx_export import views
+
+app_name = "facturx_export"
+
+urlpatterns = [
+    path("<int:invoice_id>/", views.download, name="download"),
+]
