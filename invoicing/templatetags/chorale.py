@@ -21,13 +21,27 @@ def eur(value) -> str:
     return f"{amount}{NBSP}€"
 
 
+def plain_decimal(value: Decimal) -> Decimal:
+    """Trailing zeros removed without scientific notation: 100.0000 -> 100, 2.5000 -> 2.5."""
+    value = Decimal(value)
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
+@register.filter
+def qty(value) -> str:
+    if value in (None, ""):
+        return ""
+    return formats.number_format(plain_decimal(value), use_l10n=True)
+
+
 @register.filter
 def rate(value) -> str:
     """20.00 -> "20 %", 5.50 -> "5,5 %"."""
     if value in (None, ""):
         return ""
-    number = Decimal(value).normalize()
-    text = formats.number_format(number, use_l10n=True) if number % 1 else str(int(number))
+    text = formats.number_format(plain_decimal(value), use_l10n=True)
     return f"{text}{NBSP}%"
 
 
