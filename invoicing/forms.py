@@ -78,8 +78,22 @@ class DossierScopedForm(forms.ModelForm):
         return code
 
 
+def _allow_grouped_digits(form: forms.BaseForm, *names: str) -> None:
+    """Let "110 006 012 00014" be typed (or pasted) whole: spaces are removed on clean."""
+    for name in names:
+        field = form.fields[name]
+        field.max_length = 20
+        field.widget.attrs["maxlength"] = "20"
+        field.widget.attrs["inputmode"] = "numeric"
+        field.validators = [v for v in field.validators if not hasattr(v, "limit_value")]
+
+
 class CustomerForm(DossierScopedForm):
     unique_code_message = _("Ce code client est déjà utilisé dans le dossier.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _allow_grouped_digits(self, "siret")
 
     class Meta:
         model = Customer
@@ -207,6 +221,10 @@ class CompanySettingsForm(KeepSecretsMixin, forms.ModelForm):
             "chorus_password",
             "chorus_environment",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _allow_grouped_digits(self, "siren", "siret")
 
     def clean_siren(self) -> str:
         return _digits_only(self.cleaned_data.get("siren", ""))

@@ -336,9 +336,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Facture provisoire enregistrée."))
                 return redirect("invoice_detail", pk=invoice.pk)
-        return _entry_screen(
-            request, invoice=None, header_form=header_form, formset=formset, status=422
-        )
+        return _entry_screen(request, invoice=None, header_form=header_form, formset=formset)
     initial = {"company": workspace.company}
     customer_id = request.GET.get("client", "")
     if customer_id.isdigit():
@@ -390,9 +388,7 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Facture provisoire enregistrée."))
                 return redirect("invoice_detail", pk=invoice.pk)
-        return _entry_screen(
-            request, invoice=invoice, header_form=header_form, formset=formset, status=422
-        )
+        return _entry_screen(request, invoice=invoice, header_form=header_form, formset=formset)
     header_form = InvoiceHeaderForm(instance=invoice, dossier=dossier)
     formset = line_formset(dossier=dossier, initial=_line_initial(invoice), blank_rows=1)
     return _entry_screen(request, invoice=invoice, header_form=header_form, formset=formset)

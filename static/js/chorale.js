@@ -121,7 +121,7 @@
   }
 
   /* After a refused submission, go straight to the first field in error. */
-  var firstError = document.querySelector(".has-error input:not([type=hidden]), .has-error select, .has-error textarea");
+  var firstError = document.querySelector("main [aria-invalid=true]:not([type=hidden])");
   if (firstError) {
     firstError.focus();
   } else {
