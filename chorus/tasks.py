@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
     reject_on_worker_lost=True,
     max_retries=settings.CHORUS_SEND_MAX_RETRIES,
     soft_time_limit=settings.CHORUS_SEND_TIME_LIMIT,
-    time_limit=settings.CHORUS_SEND_TIME_LIMIT + 30,
+    time_limit=settings.CHORUS_SEND_TIME_LIMIT + 5,
 )
 def send_submission(self, submission_id: int) -> None:
     final_attempt = self.request.retries >= self.max_retries

@@ -17,7 +17,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from facturx_export.services import FacturxCheckError, facturx_build, facturx_filename
 from stdnum.fr import siret as stdnum_siret
 
 from chorus.client import ChorusClient
@@ -25,6 +24,7 @@ from chorus.errors import ChorusError, ChorusPermanentError
 from chorus.models import ReportEntry, Submission
 from chorus.services import plan
 from chorus.services.connection import client_for
+from facturx_export.services import FacturxCheckError, facturx_build, facturx_filename
 from invoicing.models import Invoice
 from invoicing.services import invoice_finalise
 
@@ -203,7 +203,8 @@ def _report(submission: Submission, step: str, outcome: str, message: str = "") 
 def _claim(submission_id: int) -> Submission | None:
     """Take the submission for this worker, unless another live worker holds it."""
     now = timezone.now()
-    lease = now + datetime.timedelta(seconds=settings.CHORUS_SEND_TIME_LIMIT + 30)
+    # Longer than the task's hard time limit: a live worker never loses its lease.
+    lease = now + datetime.timedelta(seconds=settings.CHORUS_SEND_TIME_LIMIT + 10)
     claimed = (
         Submission.objects.filter(pk=submission_id)
         .filter(

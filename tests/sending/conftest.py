@@ -23,6 +23,7 @@ FAST = {
     "CHORUS_HTTP_RETRIES": 1,
     "CHORUS_CONNECT_TIMEOUT": 2,
     "CHORUS_READ_TIMEOUT": 3,
+    "CHORUS_SEND_TIME_LIMIT": 12,
 }
 
 pytestmark = pytest.mark.integration

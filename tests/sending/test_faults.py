@@ -56,7 +56,7 @@ def test_transient_http_errors_during_deposit_are_retried_without_duplicate(
     kind = "rate_limit" if status == 429 else "status"
     sandbox.add_fault(kind, route=DEPOSIT, count=3, status=status)
 
-    submission = wait_finished(request(invoice), timeout=60)
+    submission = sweep_until_finished(request(invoice), timeout=90)
 
     assert_deposited_once(submission, sandbox)
 

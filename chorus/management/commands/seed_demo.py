@@ -70,7 +70,10 @@ class Command(BaseCommand):
         user = user_model.objects.filter(username=DEMO_USERNAME).first()
         if user is None:
             user = user_model.objects.create_user(
-                DEMO_USERNAME, "demo@chorale.example", DEMO_PASSWORD, is_staff=True,
+                DEMO_USERNAME,
+                "demo@chorale.example",
+                DEMO_PASSWORD,
+                is_staff=True,
                 is_superuser=True,
             )
         Membership.objects.get_or_create(
@@ -90,9 +93,7 @@ class Command(BaseCommand):
                 services.invoice_create(
                     company=main,
                     customer=customer,
-                    lines=[
-                        services.line_from_article(articles[i], Decimal(q)) for i, q in picks
-                    ],
+                    lines=[services.line_from_article(articles[i], Decimal(q)) for i, q in picks],
                 )
         self.stdout.write(
             self.style.SUCCESS(
