@@ -4,7 +4,6 @@ worker process and the Chorus Pro sandbox over HTTP."""
 import time
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from chorus.client import clear_token_cache
@@ -127,5 +126,3 @@ def wait_finished(submission: Submission, timeout: float = 40.0) -> Submission:
 
 def report_of(submission: Submission) -> list[tuple[str, str, str]]:
     return list(submission.report.values_list("step", "outcome", "message"))
-
-

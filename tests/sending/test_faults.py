@@ -109,7 +109,9 @@ def test_the_same_task_delivered_twice_deposits_once(invoice, worker, sandbox):
     assert_deposited_once(wait_finished(submission), sandbox)
 
 
-def test_fifty_sends_racing_for_the_last_ten_of_the_plan(seller, buyer, make_invoice, worker, sandbox):
+def test_fifty_sends_racing_for_the_last_ten_of_the_plan(
+    seller, buyer, make_invoice, worker, sandbox
+):
     dossier = seller.dossier
     dossier.chorus_yearly_allowance = 10
     dossier.save()

@@ -40,7 +40,14 @@ def test_an_invoice_is_deposited_numbered_and_counted_once(invoice, worker, sand
     assert used(invoice.dossier) == 1
     steps = [step for step, outcome, _ in report_of(submission) if outcome == "ok"]
     assert steps == [
-        "request", "gather", "authenticate", "verify_siret", "finalise", "build", "deposit", "done"
+        "request",
+        "gather",
+        "authenticate",
+        "verify_siret",
+        "finalise",
+        "build",
+        "deposit",
+        "done",
     ]
     assert submission.report.last().message == (
         "Votre Facture-X a été déposée avec succès sur Chorus Pro."
