@@ -584,8 +584,9 @@ class InvoiceLineQuerySet(models.QuerySet):
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField(_("ordre"), default=0)
+    # PROTECT: an article used on an invoice stays, so a final line is never rewritten.
     article = models.ForeignKey(
-        Article, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("article")
+        Article, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("article")
     )
     label = models.CharField(_("libellé"), max_length=500)  # BT-153
     unit = models.CharField(_("unité"), max_length=3, choices=Unit.choices, default=Unit.PIECE)
@@ -615,6 +616,8 @@ class InvoiceLine(models.Model):
         verbose_name = _("ligne de facture")
         verbose_name_plural = _("lignes de facture")
         ordering = ["position", "id"]
+        # Related managers (invoice.lines.add) go through the guarded manager too.
+        base_manager_name = "objects"
 
     def __str__(self) -> str:
         return self.label

@@ -241,11 +241,6 @@ def test_moving_lines_onto_a_final_invoice_by_queryset_update_is_refused(
     assert final_invoice.lines.count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RelatedManager.add() updates through InvoiceLine._base_manager, a plain manager "
-    "without the guard (fix: Meta.base_manager_name = 'objects', needs a migration).",
-)
 def test_moving_lines_onto_a_final_invoice_by_related_manager_add_is_refused(
     final_invoice, provisional
 ):
@@ -276,11 +271,6 @@ def test_replacing_the_lines_of_a_final_invoice_is_refused(final_invoice):
     assert_unchanged(final_invoice)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="InvoiceLine.article is SET_NULL: deleting an article rewrites final lines "
-    "(needs a PROTECT-like on_delete and a migration; reported to the lead).",
-)
 def test_deleting_an_article_used_on_a_final_invoice_leaves_its_lines_untouched(
     make_invoice, dossier
 ):
