@@ -267,6 +267,8 @@ class InvoiceHeaderForm(forms.ModelForm):
 
     def __init__(self, *args, dossier: Dossier, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["company"].label = _("Société")
+        self.fields["customer"].label = _("Client")
         self.fields["company"].queryset = Company.objects.filter(dossier=dossier)
         self.fields["company"].empty_label = None
         customers = self.fields["customer"]

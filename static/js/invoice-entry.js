@@ -66,12 +66,6 @@
     return parts[0] + "," + frac;
   }
 
-  function rateText(text) {  // "20.00" -> "20", "5.50" -> "5,5"
-    var parts = String(text).split(".");
-    var frac = (parts[1] || "").replace(/0+$/, "");
-    return parts[0] + (frac ? "," + frac : "");
-  }
-
   /* --- Rows --------------------------------------------------------------------------- */
 
   function rows() { return Array.prototype.slice.call(tbody.querySelectorAll("tr[data-line]")); }
@@ -113,7 +107,7 @@
       ? (document.activeElement.name || "").replace(/^lines-\d+-/, "") : "article";
     if (all.length === 1) {  // keep one (blank) row to type in
       row.querySelectorAll("input:not([type=hidden])").forEach(function (el) { el.value = ""; });
-      cell(row, "vat_rate").value = "20";
+      cell(row, "vat_rate").value = "20,00";
       cell(row, "vat_category").value = "S";
       cell(row, "exemption_reason").value = "";
       cell(row, "unit").value = "C62";
@@ -137,7 +131,7 @@
     cell(row, "label").value = article.label;
     cell(row, "unit").value = article.unit;
     cell(row, "unit_price").value = plainDecimal(article.unit_price);
-    cell(row, "vat_rate").value = rateText(article.vat_rate);
+    cell(row, "vat_rate").value = plainDecimal(article.vat_rate);
     cell(row, "vat_category").value = article.vat_category;
     cell(row, "exemption_reason").value = article.exemption_reason || "";
     if (!cell(row, "quantity").value) { cell(row, "quantity").value = "1"; }
