@@ -98,6 +98,11 @@ def workspace_switch(request: HttpRequest) -> HttpResponse:
 # --- Customers and articles ------------------------------------------------------------------
 
 
+def _posted(request: HttpRequest):
+    """The POST data, or None on GET (an empty POST, e.g. an unticked switch, is still a POST)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _paginate(request: HttpRequest, qs):
     return Paginator(qs, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -122,7 +127,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _customer_form(request: HttpRequest, customer: Customer) -> HttpResponse:
     dossier = request.workspace.dossier
-    form = CustomerForm(request.POST or None, instance=customer, dossier=dossier)
+    form = CustomerForm(_posted(request), instance=customer, dossier=dossier)
     if request.method == "POST" and form.is_valid():
         created = customer.pk is None
         customer = form.save()
@@ -154,7 +159,7 @@ def article_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _article_form(request: HttpRequest, article: Article) -> HttpResponse:
-    form = ArticleForm(request.POST or None, instance=article, dossier=request.workspace.dossier)
+    form = ArticleForm(_posted(request), instance=article, dossier=request.workspace.dossier)
     if request.method == "POST" and form.is_valid():
         created = article.pk is None
         article = form.save()
@@ -445,7 +450,7 @@ def credit_note_create(request: HttpRequest, pk: int) -> HttpResponse:
 def settings_module(request: HttpRequest) -> HttpResponse:
     dossier = request.workspace.dossier
     form = ModuleForm(
-        request.POST or None, initial={"facturx_module_enabled": dossier.facturx_module_enabled}
+        _posted(request), initial={"facturx_module_enabled": dossier.facturx_module_enabled}
     )
     if request.method == "POST" and form.is_valid():
         enabled = form.cleaned_data["facturx_module_enabled"]
@@ -479,7 +484,7 @@ def settings_company_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _company_form(request: HttpRequest, company: Company) -> HttpResponse:
-    form = CompanySettingsForm(request.POST or None, instance=company)
+    form = CompanySettingsForm(_posted(request), instance=company)
     if request.method == "POST" and form.is_valid():
         company = form.save()
         messages.success(request, _("Entreprise « %(name)s » enregistrée.") % {"name": company})
