@@ -115,7 +115,7 @@ def invoice_create(
 @transaction.atomic
 def invoice_replace_lines(*, invoice: Invoice, lines: Iterable[LineInput]) -> Invoice:
     """Replace every line of a provisional invoice (the entry screen saves the whole grid)."""
-    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    invoice = Invoice.objects.select_for_update(no_key=True).get(pk=invoice.pk)
     if invoice.is_final:
         raise FinalInvoiceError()
     rows = _build_lines(invoice, lines)
@@ -162,7 +162,7 @@ def invoice_finalise(*, invoice_id: int, issue_date: datetime.date | None = None
     """
     with transaction.atomic():
         invoice = (
-            Invoice.objects.select_for_update(of=("self",))
+            Invoice.objects.select_for_update(of=("self",), no_key=True)
             .select_related("company", "customer", "credited_invoice")
             .get(pk=invoice_id)
         )
@@ -181,7 +181,7 @@ def invoice_finalise(*, invoice_id: int, issue_date: datetime.date | None = None
         counter, _created = NumberingCounter.objects.get_or_create(
             company=company, kind=invoice.kind, year=_series_year(pattern, today)
         )
-        counter = NumberingCounter.objects.select_for_update().get(pk=counter.pk)
+        counter = NumberingCounter.objects.select_for_update(no_key=True).get(pk=counter.pk)
         counter.last_number += 1
         counter.save(update_fields=["last_number"])
         invoice.number = format_number(pattern, year=today.year, number=counter.last_number)
@@ -224,7 +224,7 @@ def invoice_update(*, invoice: Invoice, lines: Iterable[LineInput], **fields) ->
     unknown = set(fields) - INVOICE_EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"Not editable on an invoice: {sorted(unknown)}")
-    locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    locked = Invoice.objects.select_for_update(no_key=True).get(pk=invoice.pk)
     if locked.is_final:
         raise FinalInvoiceError()
     for name, value in fields.items():

@@ -145,6 +145,8 @@ CHORUS_SEND_RETRY_BACKOFF = env_int("CHORUS_SEND_RETRY_BACKOFF", 10)
 CHORUS_REDEPOSIT_AFTER = env_int("CHORUS_REDEPOSIT_AFTER", 900)
 # The sweeper re-enqueues submissions stuck this long (lost message, killed worker).
 CHORUS_STUCK_AFTER = env_int("CHORUS_STUCK_AFTER", 120)
+# Buyer structures and their services are cached this long (0: always ask Chorus Pro).
+CHORUS_STRUCTURE_CACHE_SECONDS = env_int("CHORUS_STRUCTURE_CACHE_SECONDS", 300)
 CHORUS_SEND_TIME_LIMIT = env_int("CHORUS_SEND_TIME_LIMIT", 300)
 CHORUS_SYNC_INTERVAL = env_int("CHORUS_SYNC_INTERVAL", 300)
 CELERY_BEAT_SCHEDULE = {

@@ -1,5 +1,7 @@
 """Build a Chorus Pro client for a company from the deployment's settings."""
 
+from functools import lru_cache
+
 from django.conf import settings
 
 from chorus.client import PISTE_PRODUCTION, PISTE_QUALIFICATION, ChorusClient, ChorusSettings
@@ -32,5 +34,12 @@ def client_settings(company: Company) -> ChorusSettings:
     )
 
 
+@lru_cache(maxsize=128)
+def _client(config: ChorusSettings) -> ChorusClient:
+    return ChorusClient(config)
+
+
 def client_for(company: Company) -> ChorusClient:
-    return ChorusClient(client_settings(company))
+    """A client per distinct configuration, kept for the process: its HTTP connections are
+    reused from one sending to the next (the client is thread-safe)."""
+    return _client(client_settings(company))

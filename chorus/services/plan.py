@@ -62,19 +62,17 @@ def plan_warning(dossier: Dossier) -> str:
 
 def _locked_year(dossier_id: int, year: int) -> PlanYear:
     PlanYear.objects.get_or_create(dossier_id=dossier_id, year=year)
-    return PlanYear.objects.select_for_update().get(dossier_id=dossier_id, year=year)
+    return PlanYear.objects.select_for_update(no_key=True).get(dossier_id=dossier_id, year=year)
 
 
 @transaction.atomic
 def plan_reserve(*, submission_id: int) -> Submission:
     """Reserve one send for the submission (idempotent). Raises PlanExhausted."""
-    submission = (
-        Submission.objects.select_for_update().select_related("dossier").get(pk=submission_id)
-    )
+    submission = Submission.objects.select_for_update(no_key=True).get(pk=submission_id)
     if submission.plan_state in {Submission.PlanState.RESERVED, Submission.PlanState.COUNTED}:
         return submission
     year = current_year()
-    dossier = Dossier.objects.select_for_update().get(pk=submission.dossier_id)
+    dossier = Dossier.objects.select_for_update(no_key=True).get(pk=submission.dossier_id)
     row = _locked_year(dossier.pk, year)
     if row.used + row.reserved >= dossier.chorus_yearly_allowance:
         raise PlanExhausted(dossier.chorus_yearly_allowance)

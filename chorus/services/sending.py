@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from stdnum.fr import siret as stdnum_siret
 
-from chorus.client import ChorusClient
+from chorus.client import ChorusClient, StructureDetail
 from chorus.errors import ChorusError, ChorusPermanentError
 from chorus.models import ReportEntry, Submission
 from chorus.services import plan
@@ -93,7 +94,7 @@ def submission_request(
     service_code, engagement_number = service_code.strip(), engagement_number.strip()
     with transaction.atomic():
         invoice = (
-            Invoice.objects.select_for_update(of=("self",))
+            Invoice.objects.select_for_update(of=("self",), no_key=True)
             .select_related("company", "customer")
             .filter(dossier=dossier, pk=invoice_ids[0])
             .first()
@@ -171,7 +172,7 @@ def submission_retry(*, submission: Submission) -> Submission:
     """Queue a failed submission again (same invoice, same file, never a second deposit)."""
     from chorus import tasks
 
-    submission = Submission.objects.select_for_update().get(pk=submission.pk)
+    submission = Submission.objects.select_for_update(no_key=True).get(pk=submission.pk)
     if submission.status != Submission.Status.FAILED or not submission.retryable:
         raise SendRefused(_("Cet envoi ne peut pas être relancé."))
     submission.status = Submission.Status.QUEUED
@@ -311,10 +312,30 @@ def _run_steps(submission: Submission) -> None:
     _deposit(client, submission)
 
 
+@dataclass(frozen=True)
+class BuyerStructure:
+    detail: StructureDetail
+    service_codes: frozenset[str]  # active, selectable services
+
+
+def buyer_structure(client: ChorusClient, siret: str) -> BuyerStructure:
+    """The buyer's structure and services, cached a few minutes per platform and SIRET:
+    they rarely change, and a worker sending a batch asks for the same buyers again."""
+    key = f"chorus:structure:{client.settings.api_base_url}:{siret}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    structure = client.find_structure_by_siret(siret)
+    detail = client.get_structure(structure.id_structure_cpp)
+    services = client.list_services(structure.id_structure_cpp)
+    found = BuyerStructure(detail, frozenset(s.code for s in services if s.is_selectable))
+    cache.set(key, found, settings.CHORUS_STRUCTURE_CACHE_SECONDS)
+    return found
+
+
 def _verify_buyer(client: ChorusClient, submission: Submission) -> None:
     try:
-        structure = client.find_structure_by_siret(submission.siret)
-        detail = client.get_structure(structure.id_structure_cpp)
+        buyer = buyer_structure(client, submission.siret)
     except ChorusError as exc:
         message = exc.message_fr
         if exc.transient:
@@ -322,6 +343,7 @@ def _verify_buyer(client: ChorusClient, submission: Submission) -> None:
                 "detail": exc.message_fr
             }
         raise _Failure(Step.VERIFY_SIRET, exc.code, message, exc.transient) from None
+    detail = buyer.detail
     requirement = detail.requirement
     if not requirement.is_satisfied_by(
         service_code=submission.service_code, engagement_number=submission.engagement_number
@@ -332,22 +354,17 @@ def _verify_buyer(client: ChorusClient, submission: Submission) -> None:
             requirement_message(requirement.value, detail.name),
             False,
         )
-    if submission.service_code:
-        try:
-            services = client.list_services(structure.id_structure_cpp)
-        except ChorusError as exc:
-            raise _chorus_failure(Step.VERIFY_SIRET, exc) from None
-        if not any(s.code == submission.service_code and s.is_selectable for s in services):
-            raise _Failure(
-                Step.VERIFY_SIRET,
-                "service_unknown",
-                _(
-                    "Le service « %(code)s » n'existe pas ou n'est pas actif chez %(name)s : "
-                    "vérifiez la référence acheteur (service exécutant) auprès du client."
-                )
-                % {"code": submission.service_code, "name": detail.name},
-                False,
+    if submission.service_code and submission.service_code not in buyer.service_codes:
+        raise _Failure(
+            Step.VERIFY_SIRET,
+            "service_unknown",
+            _(
+                "Le service « %(code)s » n'existe pas ou n'est pas actif chez %(name)s : "
+                "vérifiez la référence acheteur (service exécutant) auprès du client."
             )
+            % {"code": submission.service_code, "name": detail.name},
+            False,
+        )
     _report(
         submission,
         Step.VERIFY_SIRET,
@@ -378,7 +395,7 @@ def requirement_message(requirement: str, structure_name: str) -> str:
 def _finalise(submission: Submission) -> None:
     invoice = submission.invoice
     with transaction.atomic():
-        locked = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
+        locked = Invoice.objects.select_for_update(of=("self",), no_key=True).get(pk=invoice.pk)
         if not locked.is_final:
             locked.buyer_reference = submission.service_code
             locked.order_reference = submission.engagement_number
@@ -445,7 +462,7 @@ def _deposit(client: ChorusClient, submission: Submission) -> None:
 
 def _record_deposit(submission: Submission, flow_number: str, chorus_invoice_id: int | None):
     with transaction.atomic():
-        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        locked = Submission.objects.select_for_update(no_key=True).get(pk=submission.pk)
         if locked.status == Submission.Status.DEPOSITED:
             return
         locked.flow_number = flow_number
@@ -470,7 +487,7 @@ def _on_failure(submission: Submission, failure: _Failure, *, final_attempt: boo
         failure.transient,
     )
     with transaction.atomic():
-        locked = Submission.objects.select_for_update().get(pk=submission.pk)
+        locked = Submission.objects.select_for_update(no_key=True).get(pk=submission.pk)
         in_flight = locked.deposit_state == Submission.DepositState.IN_FLIGHT
         if failure.transient and in_flight and final_attempt:
             # Never give up on a deposit whose outcome is unknown: the sweeper asks Chorus

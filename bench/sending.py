@@ -1,0 +1,194 @@
+"""End-to-end sending benchmark: N invoices through 2 Celery workers to the Chorus Pro sandbox.
+
+    python bench/sending.py [--invoices 1000] [--workers 2] [--lines 10]
+
+Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/chorale_bench,
+recreated) and `redis-server` on the PATH (a private one is started). Prints the sending
+throughput, p50/p95 time from request to deposited, duplicates (must be 0) and the plan count
+(must be N); then, in the same run, the throughput of building the same Factur-X files alone
+with the same number of processes. Target: sending >= 75 % of build-only.
+"""
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)  # not bench/: its facturx.py would shadow the factur-x library
+DB_NAME = "chorale_bench"
+os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}")
+os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.settings")
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def build_one(invoice_id: int) -> float:
+    from facturx_export.services import facturx_build
+    from invoicing.models import Invoice
+
+    invoice = Invoice.objects.select_related("company", "customer").get(pk=invoice_id)
+    start = time.perf_counter()
+    facturx_build(invoice)
+    return time.perf_counter() - start
+
+
+def _init_build_process() -> None:
+    import django
+
+    django.setup()
+    from facturx_export import checks
+
+    checks.warm_up()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--invoices", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--lines", type=int, default=10)
+    args = parser.parse_args()
+
+    recreate_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    from chorus.models import PlanYear, Submission
+    from chorus.sandbox import seed
+    from chorus.services.sending import submission_request
+    from invoicing import services
+    from invoicing.models import Company, Customer, Dossier
+    from settings.celery import app as celery_app
+    from tests.processes import CeleryWorker, RedisServer, free_port, wait_for_port
+
+    account = next(a for a in seed.ACCOUNTS if a.scenario == "ok")
+    dossier = Dossier.objects.create(
+        name="Bench", facturx_module_enabled=True, chorus_yearly_allowance=args.invoices
+    )
+    company = Company.objects.create(
+        dossier=dossier,
+        name="Chorale Bench SARL",
+        legal_form="SARL",
+        siren="841234511",
+        siret=seed.SUPPLIER_SIRET,
+        vat_number="FR31841234511",
+        address_line1="1 rue du Banc",
+        postcode="51100",
+        city="Reims",
+        iban="FR7630006000011234567890189",
+        chorus_login=account.login,
+        chorus_password=account.password,
+    )
+    customer = Customer.objects.create(
+        dossier=dossier,
+        code="PUB",
+        kind=Customer.Kind.COMPANY,
+        name="Commune de Banc",
+        address_line1="1 place",
+        postcode="75001",
+        city="Paris",
+        chorus_enabled=True,
+        siret=seed.BUYER_NONE,
+    )
+    lines = [
+        services.LineInput(label=f"Prestation n°{n}", quantity="3", unit_price="123.45")
+        for n in range(args.lines)
+    ]
+    invoices = [
+        services.invoice_create(company=company, customer=customer, lines=lines)
+        for _ in range(args.invoices)
+    ]
+
+    sandbox_port = free_port()
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "chorus.sandbox", "--port", str(sandbox_port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(sandbox_port)
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    client = seed.PISTE_CLIENTS[0]
+    redis = RedisServer()
+    redis.start()
+    celery_app.conf.broker_url = redis.url
+    env = {
+        "CELERY_BROKER_URL": redis.url,
+        "CHORUS_API_URL": sandbox_url,
+        "CHORUS_CLIENT_ID": client.client_id,
+        "CHORUS_CLIENT_SECRET": client.client_secret,
+        "LOG_LEVEL": "WARNING",
+    }
+    workers = [CeleryWorker(env, concurrency=1, name=f"bench{n}") for n in range(args.workers)]
+    try:
+        for worker in workers:
+            worker.start()
+        started = time.perf_counter()
+        submissions = [
+            submission_request(invoice_ids=[inv.pk], dossier=dossier, siret=customer.siret)
+            for inv in invoices
+        ]
+        ids = [s.pk for s in submissions]
+        while Submission.objects.filter(pk__in=ids).active().exists():
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - started
+    finally:
+        for worker in workers:
+            worker.stop()
+        redis.stop()
+
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{sandbox_url}/_sim/stats") as response:
+        stats = json.loads(response.read())
+    sandbox.terminate()
+    rows = list(
+        Submission.objects.filter(pk__in=ids).values("status", "created_at", "deposited_at")
+    )
+    deposited = [r for r in rows if r["status"] == Submission.Status.DEPOSITED]
+    latencies = sorted((r["deposited_at"] - r["created_at"]).total_seconds() for r in deposited)
+    duplicates = sum(1 for count in stats["deposits_by_invoice_number"].values() if count > 1)
+    plan_count = PlanYear.objects.get(dossier=dossier).used
+    send_rate = len(deposited) / elapsed
+
+    with multiprocessing.get_context("spawn").Pool(
+        args.workers, initializer=_init_build_process
+    ) as pool:
+        build_start = time.perf_counter()
+        pool.map(build_one, [inv.pk for inv in invoices], chunksize=4)
+        build_elapsed = time.perf_counter() - build_start
+    build_rate = len(invoices) / build_elapsed
+
+    print(f"invoices: {args.invoices} x {args.lines} lines, workers: {args.workers}")
+    print(f"deposited: {len(deposited)}, failed: {len(rows) - len(deposited)}")
+    print(f"sending throughput: {send_rate:.1f} invoices/s ({elapsed:.1f} s)")
+    print(
+        f"request -> deposited: p50 {statistics.median(latencies):.2f} s, "
+        f"p95 {latencies[int(len(latencies) * 0.95) - 1]:.2f} s"
+    )
+    print(f"duplicates: {duplicates}")
+    print(f"plan count: {plan_count} (expected {args.invoices})")
+    print(f"build-only throughput: {build_rate:.1f} invoices/s ({build_elapsed:.1f} s)")
+    print(f"sending / build-only: {100 * send_rate / build_rate:.0f} % (target >= 75 %)")
+    ok = duplicates == 0 and plan_count == len(deposited) == args.invoices
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
