@@ -154,3 +154,36 @@ def test_final_invoice_is_read_only_and_offers_a_credit_note(page, demo):
     page.get_by_role("button", name="Créer un avoir").click()
     expect(page.get_by_text(re.compile("Avoir provisoire créé"))).to_be_visible()
     expect(page.get_by_label("Quantité, ligne 1")).to_have_value("6")
+
+
+def test_the_header_context_menu_offers_the_send_action_by_mouse_and_keyboard(page, demo):
+    from decimal import Decimal
+
+    from invoicing import services
+
+    invoice = services.invoice_create(
+        company=demo.company,
+        customer=demo.customer(),
+        lines=[services.line_from_article(demo.articles[0], Decimal("6"))],
+    )
+    login(page)
+    page.goto(f"/factures/{invoice.pk}/")
+    expect(page.get_by_role("link", name="Envoyer la facture vers Chorus Pro")).to_be_visible()
+
+    page.locator("#invoice-header").click(button="right", position={"x": 300, "y": 10})
+    menu = page.get_by_role("menu")
+    expect(menu).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="Envoyer la facture vers Chorus Pro")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+
+    page.locator("#id_customer").focus()
+    page.keyboard.press("Shift+F10")
+    expect(menu).to_be_visible()
+    expect(menu.get_by_role("menuitem", name="Enregistrer")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    send = menu.get_by_role("menuitem", name="Envoyer la facture vers Chorus Pro")
+    expect(send).to_be_focused()
+    assert send.get_attribute("href") == f"/chorus/factures/{invoice.pk}/envoyer/"
+    page.keyboard.press("Escape")
+    expect(page.locator("#id_customer")).to_be_focused()
