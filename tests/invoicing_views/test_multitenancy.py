@@ -69,9 +69,11 @@ def test_another_dossiers_customer_cannot_be_put_on_an_invoice(logged, tenant, o
     )
     assert response.status_code == 200
     assert "customer" in response.context["header_form"].errors
-    assert not Invoice.objects.filter(customer=other.customer).exclude(
-        pk__in=[other.provisional.pk, other.final.pk]
-    ).exists()
+    assert (
+        not Invoice.objects.filter(customer=other.customer)
+        .exclude(pk__in=[other.provisional.pk, other.final.pk])
+        .exists()
+    )
 
 
 def test_another_dossiers_article_is_unknown(logged, other):
