@@ -131,3 +131,21 @@ def test_credit_note_is_type_381_with_positive_amounts_and_the_corrected_invoice
     assert _xml_amount(matrix["credit_note"].xml, "GrandTotalAmount") > 0
     preceding = "string(//ram:InvoiceReferencedDocument/ram:IssuerAssignedID)"
     assert root.xpath(preceding, namespaces=NS).startswith("FA2026-")
+
+
+def test_pdf_shows_the_french_mandatory_mentions(matrix):
+    text = " ".join(
+        page.extract_text()
+        for page in PdfReader(matrix["franchise_seller_without_vat_number"].pdf).pages
+    )
+    text = re.sub(r"\s+", " ", text)
+    for mention in (
+        "SIREN 732829320",
+        "SIRET 73282932000074",
+        "TVA non applicable, art. 293 B du CGI",
+        "taux annuel de 12,15 %",
+        "indemnité forfaitaire pour frais de recouvrement de 40 €",
+        "IBAN FR76 3000 6000 0112 3456 7890 189",
+        "Échéance",
+    ):
+        assert mention in text
