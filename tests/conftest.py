@@ -7,6 +7,8 @@ from invoicing import services
 from invoicing.services import LineInput
 from tests.factories import CompanyFactory, CustomerFactory, DossierFactory, MembershipFactory
 
+pytest_plugins = ["tests.integration"]
+
 
 @pytest.fixture
 def dossier(db):
@@ -34,7 +36,9 @@ def make_invoice(company, customer):
 
     def make(lines=None, **fields):
         lines = lines or [
-            LineInput(label="Prestation de conseil", quantity=Decimal("2"), unit_price=Decimal("450"))
+            LineInput(
+                label="Prestation de conseil", quantity=Decimal("2"), unit_price=Decimal("450")
+            )
         ]
         fields.setdefault("company", company)
         fields.setdefault("customer", customer)

@@ -11,7 +11,7 @@ from chorus.models import PlanYear, Submission
 from chorus.services import sweeper
 from chorus.services.sending import submission_request
 from invoicing.models import Invoice
-from tests.sending.conftest import report_of, wait_finished
+from tests.integration import report_of, wait_finished
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

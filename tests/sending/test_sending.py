@@ -9,7 +9,7 @@ from invoicing import services
 from invoicing.models import Invoice
 from invoicing.services import credit_note_lines
 from tests.factories import CustomerFactory
-from tests.sending.conftest import report_of, wait_finished
+from tests.integration import report_of, wait_finished
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
