@@ -128,6 +128,7 @@ def context(snapshot: InvoiceSnapshot) -> dict:
                 format_price(line.unit_price),
                 line_vat[key],
                 format_number(line.net_amount),
+                line.position % 2 == 0,  # zebra stripe
             )
         )
     # The VAT breakdown (left) and the totals (right) side by side in one fixed-layout
