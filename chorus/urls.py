@@ -11,5 +11,6 @@ urlpatterns = [
     path("envois/", views.submission_list, name="submission_list"),
     path("envois/<int:pk>/", views.submission_detail, name="submission"),
     path("envois/<int:pk>/etat/", views.submission_status, name="submission_status"),
+    path("entreprises/<int:pk>/tester/", views.company_test, name="company_test"),
     path("envois/<int:pk>/reessayer/", views.submission_retry, name="submission_retry"),
 ]

@@ -13,16 +13,19 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from chorus import selectors
+from chorus.errors import ChorusError
 from chorus.forms import SendForm, SubmissionFilterForm
 from chorus.models import Submission
 from chorus.services import plan
+from chorus.services.connection import client_for
 from chorus.services.sending import SUCCESS_MESSAGE, SendRefused, submission_request
 from chorus.services.sending import submission_retry as retry_service
-from invoicing.models import Invoice
-from invoicing.workspace import workspace_required
+from invoicing.models import Company, Invoice
+from invoicing.workspace import admin_required, workspace_required
 
 POLL_INTERVAL_MS = 1000
 
@@ -245,3 +248,43 @@ def submission_list(request: HttpRequest) -> HttpResponse:
         "chorus/submission_list.html",
         {"form": form, "rows": rows, "csv_query": query.urlencode(), "truncated": len(rows) == 200},
     )
+
+
+@require_POST
+@admin_required
+def company_test(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Tester la connexion" on the company settings page: the saved technical account
+    against Chorus Pro, reported in plain French (never a secret)."""
+    company = get_object_or_404(Company, pk=pk, dossier=request.workspace.dossier)
+    if not company.has_chorus_credentials:
+        messages.error(
+            request,
+            _(
+                "Le compte technique Chorus Pro de l'entreprise %(company)s n'est pas complet : "
+                "saisissez son login et son mot de passe ci-dessous, enregistrez, puis testez "
+                "la connexion."
+            )
+            % {"company": company.name},
+        )
+        return redirect("settings_company_edit", pk=company.pk)
+    try:
+        structures = client_for(company).check_connection()
+    except ChorusError as exc:
+        messages.error(
+            request,
+            _("La connexion à Chorus Pro a échoué : %(message)s") % {"message": exc.message_fr},
+        )
+    else:
+        count = len(structures)
+        messages.success(
+            request,
+            ngettext(
+                "Connexion à Chorus Pro réussie : le compte technique est rattaché à "
+                "%(count)d structure.",
+                "Connexion à Chorus Pro réussie : le compte technique est rattaché à "
+                "%(count)d structures.",
+                count,
+            )
+            % {"count": count},
+        )
+    return redirect("settings_company_edit", pk=company.pk)

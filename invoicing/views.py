@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from invoicing import links, selectors, services
@@ -472,11 +473,13 @@ def settings_companies(request: HttpRequest) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("chorus_password", "piste_client_secret")
 @admin_required
 def settings_company_create(request: HttpRequest) -> HttpResponse:
     return _company_form(request, Company(dossier=request.workspace.dossier))
 
 
+@sensitive_post_parameters("chorus_password", "piste_client_secret")
 @admin_required
 def settings_company_edit(request: HttpRequest, pk: int) -> HttpResponse:
     company = get_object_or_404(Company, pk=pk, dossier=request.workspace.dossier)

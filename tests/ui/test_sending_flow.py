@@ -310,3 +310,25 @@ def test_a_platform_failure_then_a_successful_retry(
     assert sandbox.deposit_count(invoice.number) == 1
     submission.refresh_from_db()
     assert submission.status == Submission.Status.DEPOSITED
+
+
+# --- the company settings page: "Tester la connexion" --------------------------------------------
+
+
+def test_the_connection_test_button_reports_in_plain_french(
+    page, chorus_settings, sandbox, seller, accountant
+):
+    login(page)
+    page.goto(f"/parametres/entreprises/{seller.pk}/")
+    page.get_by_role("button", name="Tester la connexion").click()
+    page.wait_for_url(f"**/parametres/entreprises/{seller.pk}/")
+    expect(page.locator(".messages")).to_contain_text(
+        "Connexion à Chorus Pro réussie : le compte technique est rattaché à"
+    )
+
+    account = sandbox.account("ldap_auth_failure")
+    seller.chorus_login = account["login"]
+    seller.chorus_password = account["password"]
+    seller.save()
+    page.get_by_role("button", name="Tester la connexion").click()
+    expect(page.locator(".messages")).to_contain_text("La connexion à Chorus Pro a échoué :")
