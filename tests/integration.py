@@ -37,11 +37,21 @@ def redis_server():
     server = RedisServer()
     server.start()
     previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = server.url
-    celery_app.conf.broker_transport_options = {"visibility_timeout": 3600}
+    _use_broker(server.url)
     yield server
-    celery_app.conf.broker_url = previous
+    _use_broker(previous)
     server.stop()
+
+
+def _use_broker(url: str) -> None:
+    """Point this process's producers at `url`, even if an earlier test already published
+    (the producer pool is bound to the broker it first connected to)."""
+    celery_app.conf.broker_url = url
+    celery_app.conf.broker_transport_options = {"visibility_timeout": 3600}
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture(scope="session")
