@@ -5,9 +5,9 @@ errors, a <label> on every visible field, and a working keyboard focus.
 """
 
 import datetime
-from decimal import Decimal
 import os
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
