@@ -126,6 +126,7 @@ def main() -> None:
     client = seed.PISTE_CLIENTS[0]
     redis = RedisServer()
     redis.start()
+    os.environ["CELERY_BROKER_URL"] = redis.url  # Celery reads it before its configuration
     celery_app.conf.broker_url = redis.url
     env = {
         "CELERY_BROKER_URL": redis.url,

@@ -81,7 +81,7 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
         check = selectors.siret_check(invoice.company, request.POST.get("siret", ""))
         return _dialog(request, invoice, form, check=check)
     if not form.is_valid():
-        return _dialog(request, invoice, form, status=422)
+        return _dialog(request, invoice, form)
     try:
         submission = submission_request(
             invoice_ids=[invoice.pk],
@@ -92,7 +92,7 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
             engagement_number=form.cleaned_data["engagement_number"],
         )
     except SendRefused as exc:
-        return _dialog(request, invoice, form, refusal=exc.message, status=422)
+        return _dialog(request, invoice, form, refusal=exc.message)
     return redirect("chorus:submission", pk=submission.pk)
 
 
@@ -123,7 +123,6 @@ def send_selection(request: HttpRequest) -> HttpResponse:
         request,
         "chorus/refused.html",
         {"message": message, "invoices": invoices},
-        status=422,
     )
 
 

@@ -1,6 +1,7 @@
 """Integration fixtures: PostgreSQL (the test database), a private Redis, a real Celery
 worker process and the Chorus Pro sandbox over HTTP."""
 
+import os
 import time
 
 import pytest
@@ -36,16 +37,16 @@ def sandbox():
 def redis_server():
     server = RedisServer()
     server.start()
-    previous = celery_app.conf.broker_url
     _use_broker(server.url)
     yield server
-    _use_broker(previous)
     server.stop()
 
 
 def _use_broker(url: str) -> None:
     """Point this process's producers at `url`, even if an earlier test already published
     (the producer pool is bound to the broker it first connected to)."""
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration.
+    os.environ["CELERY_BROKER_URL"] = url
     celery_app.conf.broker_url = url
     celery_app.conf.broker_transport_options = {"visibility_timeout": 3600}
     if celery_app._pool is not None:
