@@ -21,7 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.fr")
-    password = factory.PostGenerationMethodCall("set_password", "motdepasse-demo-42")
+    password = factory.django.Password("motdepasse-demo-42")
 
 
 class DossierFactory(factory.django.DjangoModelFactory):
