@@ -1,6 +1,7 @@
 """The invoice matrix, built once per session, and one validator run over all its files."""
 
 import json
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,14 @@ from facturx_export.snapshot import Flavour, InvoiceSnapshot, snapshot_from_invo
 from facturx_export.xml import build_xml
 from tests.facturx_export.shapes import SHAPES, World
 
-VALIDATOR = Path("/work/shared/validators/validate")
+# The offline EN 16931 validator lives in shared/ beside the checkout (FACTURX_VALIDATOR
+# overrides): it is the judge of every file we produce, so its absence fails the tests.
+VALIDATOR = Path(
+    os.environ.get(
+        "FACTURX_VALIDATOR",
+        Path(__file__).resolve().parents[3] / "shared" / "validators" / "validate",
+    )
+)
 
 
 @dataclass
@@ -50,8 +58,7 @@ def matrix(django_db_setup, django_db_blocker, tmp_path_factory) -> dict[str, Bu
 
 
 def _validate(files: list[Path], *extra: str) -> dict[str, dict]:
-    if not VALIDATOR.exists():
-        pytest.skip(f"validator not found at {VALIDATOR}")
+    assert VALIDATOR.exists(), f"validator not found at {VALIDATOR} (set FACTURX_VALIDATOR)"
     report = files[0].parent / "validator.json"
     completed = subprocess.run(
         [str(VALIDATOR), "-q", *extra, "--json", str(report), *map(str, files)],
