@@ -314,3 +314,23 @@ def test_the_connection_test_button_reports_in_plain_french(
     seller.save()
     page.get_by_role("button", name="Tester la connexion").click()
     expect(page.locator(".messages")).to_contain_text("La connexion à Chorus Pro a échoué :")
+
+
+def test_chorus_pages_have_labels_answer_the_keyboard_and_are_photographed(
+    page, chorus_settings, worker, seller, accountant, chorus_customer
+):
+    from tests.ui.test_screenshots import _check_and_shoot
+
+    invoice = provisional(seller, chorus_customer)
+    login(page)
+    open_dialog(page, invoice)
+    expect(page.locator("#siret-check")).to_contain_text("ni référence acheteur")
+    _check_and_shoot(page, "14-envoi-chorus-pro")
+    send_button(page).focus()
+    page.keyboard.press("Enter")  # the dialog is sent with the keyboard alone
+    page.wait_for_url("**/chorus/envois/*/")
+    expect(page.locator("#outcome")).to_contain_text(SUCCESS, timeout=WORKER_TIMEOUT)
+    _check_and_shoot(page, "15-rapport-envoi")
+    page.goto("/chorus/envois/")
+    expect(page.get_by_text(Invoice.objects.get(pk=invoice.pk).number)).to_be_visible()
+    _check_and_shoot(page, "16-envois-chorus-pro")
