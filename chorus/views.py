@@ -135,9 +135,16 @@ def siret_check(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(check.as_dict())
 
 
+def _invoice_label(invoice: Invoice) -> str:
+    if invoice.number:
+        return _("Facture n° %(number)s") % {"number": invoice.number}
+    return _("Facture provisoire #%(pk)s") % {"pk": invoice.pk}
+
+
 def _report_context(request: HttpRequest, submission: Submission) -> dict:
     return {
         "submission": submission,
+        "invoice_label": _invoice_label(submission.invoice),
         "success_message": SUCCESS_MESSAGE,
         "invoice_url": reverse("invoice_detail", args=(submission.invoice_id,)),
         "finished": submission.is_finished,
@@ -168,6 +175,7 @@ def submission_status(request: HttpRequest, pk: int) -> JsonResponse:
             "retryable": submission.status == Submission.Status.FAILED and submission.retryable,
             "error_message": submission.error_message,
             "flow_number": submission.flow_number,
+            "invoice_label": context["invoice_label"],
             "chorus_status": submission.chorus_status,
             "steps": [
                 {

@@ -60,6 +60,7 @@
           container.innerHTML = data.html;
           set("submission-status", data.status_label);
           set("flow-number", data.flow_number);
+          set("invoice-label", data.invoice_label);
           set("chorus-status", data.chorus_status);
           if (data.finished) {
             container.removeAttribute("data-poll");

@@ -330,6 +330,8 @@ def test_chorus_pages_have_labels_answer_the_keyboard_and_are_photographed(
     page.keyboard.press("Enter")  # the dialog is sent with the keyboard alone
     page.wait_for_url("**/chorus/envois/*/")
     expect(page.locator("#outcome")).to_contain_text(SUCCESS, timeout=WORKER_TIMEOUT)
+    number = Invoice.objects.get(pk=invoice.pk).number
+    expect(page.locator("#invoice-label")).to_have_text(f"Facture n° {number}")
     _check_and_shoot(page, "15-rapport-envoi")
     page.goto("/chorus/envois/")
     expect(page.get_by_text(Invoice.objects.get(pk=invoice.pk).number)).to_be_visible()
