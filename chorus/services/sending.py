@@ -180,7 +180,11 @@ def submission_retry(*, submission: Submission) -> Submission:
     submission.error_code = ""
     submission.error_message = ""
     submission.next_attempt_at = None
-    submission.save()
+    try:
+        with transaction.atomic():
+            submission.save()
+    except IntegrityError as exc:  # another sending of this invoice is live
+        raise SendRefused(_("Cette facture est déjà en cours d'envoi vers Chorus Pro.")) from exc
     _report(submission, Step.REQUEST, Outcome.INFO, _("Nouvel essai demandé."))
     tasks.send_submission.delay_on_commit(submission.pk)
     return submission
