@@ -34,6 +34,12 @@ def recreate_database() -> None:
         conn.execute(f"CREATE DATABASE {DB_NAME}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def build_one(invoice_id: int) -> float:
     from facturx_export.services import facturx_build
     from invoicing.models import Invoice
@@ -158,6 +164,7 @@ def main() -> None:
 
     with urllib.request.urlopen(f"{sandbox_url}/_sim/stats") as response:
         stats = json.loads(response.read())
+    sandbox_cpu = cpu_seconds(sandbox.pid)
     sandbox.terminate()
     rows = list(
         Submission.objects.filter(pk__in=ids).values("status", "created_at", "deposited_at")
@@ -182,6 +189,10 @@ def main() -> None:
     print(
         f"request -> deposited: p50 {statistics.median(latencies):.2f} s, "
         f"p95 {latencies[int(len(latencies) * 0.95) - 1]:.2f} s"
+    )
+    print(
+        f"sandbox CPU: {sandbox_cpu:.1f} s ({100 * sandbox_cpu / (elapsed * 2):.0f} % of the "
+        "2 cores during the sending: work the real Chorus Pro does on its own machines)"
     )
     print(f"duplicates: {duplicates}")
     print(f"plan count: {plan_count} (expected {args.invoices})")

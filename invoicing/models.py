@@ -390,6 +390,12 @@ class Article(models.Model):
 
 
 class InvoiceQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        if any(obj.state == Invoice.State.FINAL for obj in objs):
+            raise FinalInvoiceError(_("Une facture ne devient définitive que par la finalisation."))
+        return super().bulk_create(objs, *args, **kwargs)
+
     def final(self):
         return self.filter(state=Invoice.State.FINAL)
 
@@ -510,8 +516,11 @@ class Invoice(models.Model):
         return Invoice.objects.filter(pk=self.pk).values_list("state", flat=True).first()
 
     def save(self, *args, **kwargs):
-        if self._stored_state() == self.State.FINAL:
+        stored = self._stored_state()
+        if stored == self.State.FINAL:
             raise FinalInvoiceError()
+        if stored is None and self.state == self.State.FINAL:
+            raise FinalInvoiceError(_("Une facture ne devient définitive que par la finalisation."))
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

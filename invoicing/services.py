@@ -182,6 +182,21 @@ def invoice_finalise(*, invoice_id: int, issue_date: datetime.date | None = None
             company=company, kind=invoice.kind, year=_series_year(pattern, today)
         )
         counter = NumberingCounter.objects.select_for_update(no_key=True).get(pk=counter.pk)
+        # Chronological numbering: a number never goes to a date before the last one given.
+        last_date = (
+            Invoice.objects.filter(company=company, kind=invoice.kind, state=Invoice.State.FINAL)
+            .order_by("-issue_date")
+            .values_list("issue_date", flat=True)
+            .first()
+        )
+        if last_date and today < last_date:
+            raise ValidationError(
+                _(
+                    "La date de facture (%(date)s) est antérieure à celle de la dernière facture "
+                    "numérotée (%(last)s) : la numérotation doit rester chronologique."
+                )
+                % {"date": today.strftime("%d/%m/%Y"), "last": last_date.strftime("%d/%m/%Y")}
+            )
         counter.last_number += 1
         counter.save(update_fields=["last_number"])
         invoice.number = format_number(pattern, year=today.year, number=counter.last_number)

@@ -406,3 +406,29 @@ def test_a_provisional_invoice_can_be_deleted_with_its_lines(provisional):
 
     assert not Invoice.objects.exists()
     assert not InvoiceLine.objects.exists()
+
+
+def test_an_invoice_cannot_be_created_final_without_finalisation(company, customer):
+    with pytest.raises(FinalInvoiceError):
+        Invoice.objects.create(
+            dossier=company.dossier,
+            company=company,
+            customer=customer,
+            state=Invoice.State.FINAL,
+            number="FA-FORGED",
+            issue_date=datetime.date(2026, 1, 1),
+        )
+    with pytest.raises(FinalInvoiceError):
+        Invoice.objects.bulk_create(
+            [
+                Invoice(
+                    dossier=company.dossier,
+                    company=company,
+                    customer=customer,
+                    state=Invoice.State.FINAL,
+                    number="FA-FORGED",
+                    issue_date=datetime.date(2026, 1, 1),
+                )
+            ]
+        )
+    assert not Invoice.objects.filter(number="FA-FORGED").exists()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
 from invoicing import services
@@ -202,3 +203,18 @@ def test_finalisation_freezes_seller_and_buyer_and_sets_the_due_date(final_invoi
     assert final_invoice.seller_data["siret"] == company.siret
     assert final_invoice.buyer_data["name"] == final_invoice.customer.name
     assert "chorus_password" not in final_invoice.seller_data
+
+
+@pytest.mark.django_db
+def test_a_number_never_goes_to_a_date_before_the_last_one(make_invoice):
+    first = make_invoice()
+    services.invoice_finalise(invoice_id=first.pk, issue_date=datetime.date(2026, 3, 10))
+    late = make_invoice()
+
+    with pytest.raises(ValidationError, match="chronologique"):
+        services.invoice_finalise(invoice_id=late.pk, issue_date=datetime.date(2026, 3, 9))
+
+    late.refresh_from_db()
+    assert not late.is_final
+    same_day = services.invoice_finalise(invoice_id=late.pk, issue_date=datetime.date(2026, 3, 10))
+    assert same_day.number.endswith("00002")
