@@ -68,7 +68,11 @@ def _locked_year(dossier_id: int, year: int) -> PlanYear:
 @transaction.atomic
 def plan_reserve(*, submission_id: int) -> Submission:
     """Reserve one send for the submission (idempotent). Raises PlanExhausted."""
-    submission = Submission.objects.select_for_update(no_key=True).get(pk=submission_id)
+    submission = (
+        Submission.objects.select_for_update(no_key=True)
+        .defer("facturx_file")
+        .get(pk=submission_id)
+    )
     if submission.plan_state in {Submission.PlanState.RESERVED, Submission.PlanState.COUNTED}:
         return submission
     year = current_year()

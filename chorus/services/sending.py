@@ -172,7 +172,7 @@ def submission_retry(*, submission: Submission) -> Submission:
     """Queue a failed submission again (same invoice, same file, never a second deposit)."""
     from chorus import tasks
 
-    submission = Submission.objects.select_for_update(no_key=True).get(pk=submission.pk)
+    submission = _locked(submission)
     if submission.status != Submission.Status.FAILED or not submission.retryable:
         raise SendRefused(_("Cet envoi ne peut pas être relancé."))
     submission.status = Submission.Status.QUEUED
@@ -182,7 +182,7 @@ def submission_retry(*, submission: Submission) -> Submission:
     submission.next_attempt_at = None
     try:
         with transaction.atomic():
-            submission.save()
+            submission.save(update_fields=RESULT_FIELDS)
     except IntegrityError as exc:  # another sending of this invoice is live
         raise SendRefused(_("Cette facture est déjà en cours d'envoi vers Chorus Pro.")) from exc
     _report(submission, Step.REQUEST, Outcome.INFO, _("Nouvel essai demandé."))
@@ -310,7 +310,7 @@ def _run_steps(submission: Submission) -> None:
             plan.plan_reserve(submission_id=submission.pk)
         except plan.PlanExhausted as exc:
             raise _Failure(Step.PLAN, "plan_exhausted", str(exc), False) from None
-        submission.refresh_from_db()
+        submission.refresh_from_db(fields=["plan_state", "plan_year"])
 
     # 7. Deposit, exactly once.
     _deposit(client, submission)
@@ -445,10 +445,11 @@ def _deposit(client: ChorusClient, submission: Submission) -> None:
                 ),
                 True,
             )
+    submission.deposit_state = Submission.DepositState.IN_FLIGHT
+    submission.deposit_started_at = timezone.now()
     Submission.objects.filter(pk=submission.pk).update(
-        deposit_state=Submission.DepositState.IN_FLIGHT, deposit_started_at=timezone.now()
+        deposit_state=submission.deposit_state, deposit_started_at=submission.deposit_started_at
     )
-    submission.refresh_from_db()
     try:
         result = client.deposit_facturx(
             bytes(submission.facturx_file), invoice_number=invoice.number
@@ -464,9 +465,34 @@ def _deposit(client: ChorusClient, submission: Submission) -> None:
     _record_deposit(submission, result.flow_number, None)
 
 
+# What the end of a sending writes (never the stored file again).
+RESULT_FIELDS = [
+    "status",
+    "error_code",
+    "error_message",
+    "retryable",
+    "flow_number",
+    "chorus_invoice_id",
+    "deposit_state",
+    "deposited_at",
+    "lease_until",
+    "next_attempt_at",
+    "updated_at",
+]
+
+
+def _locked(submission: Submission) -> Submission:
+    """The submission's row, locked, without its stored file (heavy, and not needed)."""
+    return (
+        Submission.objects.select_for_update(no_key=True)
+        .defer("facturx_file")
+        .get(pk=submission.pk)
+    )
+
+
 def _record_deposit(submission: Submission, flow_number: str, chorus_invoice_id: int | None):
     with transaction.atomic():
-        locked = Submission.objects.select_for_update(no_key=True).get(pk=submission.pk)
+        locked = _locked(submission)
         if locked.status == Submission.Status.DEPOSITED:
             return
         locked.flow_number = flow_number
@@ -476,7 +502,7 @@ def _record_deposit(submission: Submission, flow_number: str, chorus_invoice_id:
         locked.status = Submission.Status.DEPOSITED
         locked.lease_until = None
         plan.plan_commit(locked)
-        locked.save()
+        locked.save(update_fields=RESULT_FIELDS)
         _report(locked, Step.DEPOSIT, Outcome.OK, _("Flux n° %(flow)s") % {"flow": flow_number})
         _report(locked, Step.DONE, Outcome.OK, str(SUCCESS_MESSAGE))
     logger.info("submission %s deposited as flow %s", submission.pk, flow_number)
@@ -491,7 +517,7 @@ def _on_failure(submission: Submission, failure: _Failure, *, final_attempt: boo
         failure.transient,
     )
     with transaction.atomic():
-        locked = Submission.objects.select_for_update(no_key=True).get(pk=submission.pk)
+        locked = _locked(submission)
         in_flight = locked.deposit_state == Submission.DepositState.IN_FLIGHT
         if failure.transient and in_flight and final_attempt:
             # Never give up on a deposit whose outcome is unknown: the sweeper asks Chorus
@@ -527,7 +553,7 @@ def _on_failure(submission: Submission, failure: _Failure, *, final_attempt: boo
             # After finalisation the invoice is frozen: the same submission must be retried.
             locked.retryable = failure.transient or locked.finalised_here
             locked.lease_until = None
-            locked.save()
+            locked.save(update_fields=RESULT_FIELDS)
     if retry_later:  # outside the transaction, which must commit the QUEUED state first
         raise RetryLater(failure.code)
     return locked
