@@ -64,6 +64,9 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--lines", type=int, default=10)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="tasks run at once in each worker process"
+    )
     args = parser.parse_args()
 
     recreate_database()
@@ -141,7 +144,9 @@ def main() -> None:
         "CHORUS_CLIENT_SECRET": client.client_secret,
         "LOG_LEVEL": "WARNING",
     }
-    workers = [CeleryWorker(env, concurrency=1, name=f"bench{n}") for n in range(args.workers)]
+    workers = [
+        CeleryWorker(env, concurrency=args.threads, name=f"bench{n}") for n in range(args.workers)
+    ]
     try:
         for worker in workers:
             worker.start()
@@ -183,7 +188,10 @@ def main() -> None:
         build_elapsed = time.perf_counter() - build_start
     build_rate = len(invoices) / build_elapsed
 
-    print(f"invoices: {args.invoices} x {args.lines} lines, workers: {args.workers}")
+    print(
+        f"invoices: {args.invoices} x {args.lines} lines, workers: {args.workers} "
+        f"x {args.threads} thread(s)"
+    )
     print(f"deposited: {len(deposited)}, failed: {len(rows) - len(deposited)}")
     print(f"sending throughput: {send_rate:.1f} invoices/s ({elapsed:.1f} s)")
     print(
