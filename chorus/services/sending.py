@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from stdnum.fr import siret as stdnum_siret
 
 from chorus.client import ChorusClient, StructureDetail
-from chorus.errors import ChorusError, ChorusPermanentError
+from chorus.errors import ChorusError
 from chorus.models import ReportEntry, Submission
 from chorus.services import plan
 from chorus.services.connection import client_for
@@ -558,12 +558,3 @@ def _on_failure(submission: Submission, failure: _Failure, *, final_attempt: boo
         raise RetryLater(failure.code)
     return locked
 
-
-__all__ = [
-    "ChorusPermanentError",
-    "RetryLater",
-    "SendRefused",
-    "submission_request",
-    "submission_retry",
-    "submission_send",
-]
