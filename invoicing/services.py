@@ -153,8 +153,13 @@ def _series_year(pattern: str, issue_date: datetime.date) -> int:
     return issue_date.year if "{year" in pattern else 0
 
 
-def invoice_finalise(*, invoice_id: int, issue_date: datetime.date | None = None) -> Invoice:
+def invoice_finalise(
+    *, invoice_id: int, issue_date: datetime.date | None = None, buyer_siret: str | None = None
+) -> Invoice:
     """Number, date and freeze a provisional invoice. Safe to call again on a final one.
+
+    `buyer_siret`, when given, is the buyer SIRET confirmed at sending time: the frozen
+    buyer identity (and so the Factur-X) carries it.
 
     The per-company counter row is locked (SELECT ... FOR UPDATE) so numbers stay
     chronological and without gaps when several users finalise at once; the unique
@@ -205,6 +210,8 @@ def invoice_finalise(*, invoice_id: int, issue_date: datetime.date | None = None
             invoice.due_date = today + datetime.timedelta(days=company.payment_terms_days)
         invoice.seller_data = company.identity()
         invoice.buyer_data = invoice.customer.identity()
+        if buyer_siret:  # confirmed when sending (BT-46/BT-47), it wins over the customer file
+            invoice.buyer_data["siret"] = buyer_siret
         invoice.state = Invoice.State.FINAL
         invoice.finalised_at = timezone.now()
         invoice.save()

@@ -135,3 +135,12 @@ def wait_finished(submission: Submission, timeout: float = 40.0) -> Submission:
 
 def report_of(submission: Submission) -> list[tuple[str, str, str]]:
     return list(submission.report.values_list("step", "outcome", "message"))
+
+
+@pytest.fixture
+def no_enqueue(monkeypatch):
+    """The test runs the sending itself, in this process: nothing goes to the broker (a
+    session worker started by an earlier test would otherwise race it)."""
+    from chorus import tasks
+
+    monkeypatch.setattr(tasks.send_submission, "delay", lambda *args, **kwargs: None)

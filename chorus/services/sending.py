@@ -9,6 +9,7 @@ under a row lock).
 import datetime
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -79,7 +80,6 @@ def submission_request(
 
     Raises SendRefused with the French message of the first refusal.
     """
-    from chorus import tasks
 
     if len(invoice_ids) != 1:
         raise SendRefused(_several_invoices_message())
@@ -162,15 +162,22 @@ def submission_request(
         _report(submission, Step.REQUEST, Outcome.OK, _("Demande d'envoi enregistrée."))
         if submission.plan_warning:
             _report(submission, Step.PLAN, Outcome.WARNING, submission.plan_warning)
-        tasks.send_submission.delay_on_commit(submission.pk)
+        _enqueue_on_commit(submission.pk)
     logger.info("submission %s queued for invoice %s", submission.pk, invoice.pk)
     return submission
+
+
+def _enqueue_on_commit(submission_id: int) -> None:
+    """Enqueue after commit; a broker that is down loses nothing (the sweeper re-enqueues
+    queued rows), so its error must not turn the user's request into a server error."""
+    from chorus import tasks
+
+    transaction.on_commit(partial(tasks.send_submission.delay, submission_id), robust=True)
 
 
 @transaction.atomic
 def submission_retry(*, submission: Submission) -> Submission:
     """Queue a failed submission again (same invoice, same file, never a second deposit)."""
-    from chorus import tasks
 
     submission = _locked(submission)
     if submission.status != Submission.Status.FAILED or not submission.retryable:
@@ -186,7 +193,7 @@ def submission_retry(*, submission: Submission) -> Submission:
     except IntegrityError as exc:  # another sending of this invoice is live
         raise SendRefused(_("Cette facture est déjà en cours d'envoi vers Chorus Pro.")) from exc
     _report(submission, Step.REQUEST, Outcome.INFO, _("Nouvel essai demandé."))
-    tasks.send_submission.delay_on_commit(submission.pk)
+    _enqueue_on_commit(submission.pk)
     return submission
 
 
@@ -400,12 +407,13 @@ def _finalise(submission: Submission) -> None:
     invoice = submission.invoice
     with transaction.atomic():
         locked = Invoice.objects.select_for_update(of=("self",), no_key=True).get(pk=invoice.pk)
-        if not locked.is_final:
-            locked.buyer_reference = submission.service_code
-            locked.order_reference = submission.engagement_number
-            locked.save(update_fields=["buyer_reference", "order_reference", "updated_at"])
+        if locked.is_final:  # finalised elsewhere since the request: deposit it by hand
+            raise _Failure(Step.GATHER, "invoice_final", _final_invoice_message(), False)
+        locked.buyer_reference = submission.service_code  # BT-10
+        locked.order_reference = submission.engagement_number  # BT-13
+        locked.save(update_fields=["buyer_reference", "order_reference", "updated_at"])
         try:
-            final = invoice_finalise(invoice_id=invoice.pk)
+            final = invoice_finalise(invoice_id=invoice.pk, buyer_siret=submission.siret)
         except ValidationError as exc:
             raise _Failure(
                 Step.FINALISE, "invoice_invalid", "; ".join(exc.messages), False
@@ -413,6 +421,26 @@ def _finalise(submission: Submission) -> None:
         submission.finalised_here = True
         submission.save(update_fields=["finalised_here", "updated_at"])
         _report(submission, Step.FINALISE, Outcome.OK, _("Facture n° %(n)s") % {"n": final.number})
+
+
+# Deposit failures that prove Chorus Pro created no flow (nothing sent, or refused outright).
+# Anything else may have been received: the submission stays "in flight" and is looked up.
+NOT_RECEIVED = {
+    "platform_unreachable",
+    "rate_limited",
+    "platform_error",  # a 503 from the gateway; 500/502/504 come as deposit_outcome_unknown
+    "deposit_rejected",
+    "request_rejected",
+    "business_error",
+    "credentials_missing",
+    "auth_ldap",
+    "gp_not_found",
+    "api_not_subscribed",
+    "piste_bad_client",
+    "piste_token_error",
+    "piste_token_rejected",
+    "route_not_found",
+}
 
 
 def _deposit(client: ChorusClient, submission: Submission) -> None:
@@ -455,13 +483,18 @@ def _deposit(client: ChorusClient, submission: Submission) -> None:
             bytes(submission.facturx_file), invoice_number=invoice.number
         )
     except ChorusError as exc:
-        if exc.code != "deposit_outcome_unknown":
-            # The request surely did not reach Chorus Pro, or Chorus refused it.
+        if exc.code in NOT_RECEIVED:
             Submission.objects.filter(pk=submission.pk).update(
                 deposit_state=Submission.DepositState.NOT_STARTED
             )
             submission.deposit_state = Submission.DepositState.NOT_STARTED
         raise _chorus_failure(Step.DEPOSIT, exc) from None
+    # Chorus Pro has the flow: write its number down before anything else can fail.
+    submission.flow_number = result.flow_number
+    submission.deposit_state = Submission.DepositState.DONE
+    Submission.objects.filter(pk=submission.pk).update(
+        flow_number=result.flow_number, deposit_state=Submission.DepositState.DONE
+    )
     _record_deposit(submission, result.flow_number, None)
 
 
@@ -518,7 +551,11 @@ def _on_failure(submission: Submission, failure: _Failure, *, final_attempt: boo
     )
     with transaction.atomic():
         locked = _locked(submission)
-        in_flight = locked.deposit_state == Submission.DepositState.IN_FLIGHT
+        # Once a deposit may have reached Chorus Pro, the send stays reserved and is resumed.
+        in_flight = locked.deposit_state in {
+            Submission.DepositState.IN_FLIGHT,
+            Submission.DepositState.DONE,
+        }
         if failure.transient and in_flight and final_attempt:
             # Never give up on a deposit whose outcome is unknown: the sweeper asks Chorus
             # Pro again later, and deposits again only if Chorus Pro still does not know it.
@@ -557,4 +594,3 @@ def _on_failure(submission: Submission, failure: _Failure, *, final_attempt: boo
     if retry_later:  # outside the transaction, which must commit the QUEUED state first
         raise RetryLater(failure.code)
     return locked
-

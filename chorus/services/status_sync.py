@@ -2,9 +2,9 @@
 
 import datetime
 import logging
-from itertools import groupby
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -16,6 +16,17 @@ from chorus.services.connection import client_for
 logger = logging.getLogger(__name__)
 
 FLOW_REJECTED = "FLUX_REJETE"
+SYNC_FIELDS = [
+    "flow_status",
+    "chorus_invoice_id",
+    "chorus_status",
+    "chorus_status_at",
+    "sync_done",
+    "last_synced_at",
+    "updated_at",
+]
+# Chorus Pro does not know the flow or the invoice: polling again will not change that.
+GIVE_UP = {"flow_unknown", "invoice_unknown"}
 
 
 def _aware(value: str) -> datetime.datetime:
@@ -29,10 +40,18 @@ def _aware(value: str) -> datetime.datetime:
 
 
 def _record(submission: Submission, code: str, at: str, comment: str = "") -> bool:
+    if not _parses(at):
+        # No usable date from Chorus Pro: one row per status, dated when first seen.
+        if submission.status_changes.filter(code=code).exists():
+            return False
     _row, created = StatusChange.objects.get_or_create(
         submission=submission, code=code, changed_at=_aware(at), defaults={"comment": comment}
     )
     return created
+
+
+def _parses(value: str) -> bool:
+    return bool(value) and (parse_datetime(value) or parse_date(value[:10])) is not None
 
 
 def submission_sync(client: ChorusClient, submission: Submission) -> None:
@@ -55,7 +74,7 @@ def submission_sync(client: ChorusClient, submission: Submission) -> None:
                     message=f"Flux rejeté par Chorus Pro : {comment}",
                 )
             submission.last_synced_at = now
-            submission.save()
+            submission.save(update_fields=SYNC_FIELDS)
         if not report.is_final or report.is_failure:
             return
         found = client.list_supplier_invoices(flow_number=submission.flow_number)
@@ -73,31 +92,34 @@ def submission_sync(client: ChorusClient, submission: Submission) -> None:
             submission.chorus_status_at = now
         submission.sync_done = history.current_status in INVOICE_FINAL_STATUSES
         submission.last_synced_at = now
-        submission.save()
+        submission.save(update_fields=SYNC_FIELDS)
 
 
 def submissions_to_sync():
     return (
         Submission.objects.filter(status=Submission.Status.DEPOSITED, sync_done=False)
         .select_related("company", "invoice")
-        .order_by("company_id", "last_synced_at")
+        .defer("facturx_file")
+        .order_by(F("last_synced_at").asc(nulls_first=True), "id")  # the longest unseen first
     )
 
 
 def sync_statuses(limit: int = 2000) -> int:
     """Poll Chorus Pro for every submission still moving; one client per company."""
     done = 0
-    rows = list(submissions_to_sync()[:limit])
-    for _company_id, group in groupby(rows, key=lambda s: s.company_id):
-        group = list(group)
-        client = client_for(group[0].company)
-        for submission in group:
-            try:
-                submission_sync(client, submission)
-                done += 1
-            except ChorusError as exc:
-                logger.warning("status sync of submission %s: %s", submission.pk, exc)
-                if not exc.transient:
-                    continue
-                break  # platform trouble: leave this company's other rows for the next run
+    troubled: set[int] = set()  # companies whose platform calls fail: retried next run
+    for submission in submissions_to_sync()[:limit]:
+        if submission.company_id in troubled:
+            continue
+        try:
+            submission_sync(client_for(submission.company), submission)
+            done += 1
+        except ChorusError as exc:
+            logger.warning("status sync of submission %s: %s", submission.pk, exc)
+            if exc.transient:
+                troubled.add(submission.company_id)
+            elif exc.code in GIVE_UP:
+                Submission.objects.filter(pk=submission.pk).update(
+                    sync_done=True, last_synced_at=timezone.now()
+                )
     return done

@@ -29,8 +29,8 @@ def sweep_stuck_submissions() -> int:
     ids = list(stuck_submissions().values_list("pk", flat=True)[:500])
     for submission_id in ids:
         logger.info("sweeper: re-enqueueing submission %s", submission_id)
-        Submission.objects.filter(pk=submission_id).update(
-            updated_at=timezone.now(), next_attempt_at=None
-        )
+        Submission.objects.filter(
+            pk=submission_id, status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
+        ).update(updated_at=timezone.now(), next_attempt_at=None)
         tasks.send_submission.delay(submission_id)
     return len(ids)

@@ -150,3 +150,73 @@ def test_fifty_sends_racing_for_the_last_ten_of_the_plan(
     assert [int(n.rsplit("-", 1)[1]) for n in numbers] == list(range(1, 11))
     assert Invoice.objects.filter(company=seller, state=Invoice.State.PROVISIONAL).count() == 40
     assert sandbox.stats()["flows"] == 10
+
+
+def test_the_siret_confirmed_at_sending_is_the_one_in_the_factur_x(
+    seller, make_invoice, sandbox, chorus_settings, no_enqueue
+):
+    from chorus.services.sending import submission_send
+    from tests.factories import CustomerFactory
+
+    customer = CustomerFactory(dossier=seller.dossier, siret="")  # SIRET typed in the dialog
+    invoice = make_invoice(company=seller, customer=customer)
+    typed = sandbox.structure("none")["siret"]
+    submission = submission_request(invoice_ids=[invoice.pk], dossier=seller.dossier, siret=typed)
+
+    submission_send(submission_id=submission.pk)
+
+    submission.refresh_from_db()
+    invoice.refresh_from_db()
+    assert submission.status == Submission.Status.DEPOSITED, report_of(submission)
+    assert invoice.buyer_data["siret"] == typed
+    sandbox.process_flows()
+    assert [i["numeroFacture"] for i in sandbox.invoices()] == [invoice.number]
+
+
+def test_a_crash_right_after_chorus_answers_keeps_the_flow_and_never_deposits_again(
+    invoice, sandbox, chorus_settings, monkeypatch, no_enqueue
+):
+    from chorus.services import sending
+
+    record = sending._record_deposit
+    calls = []
+
+    def crash_once(*args, **kwargs):  # the process dies between the answer and the bookkeeping
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("worker lost")
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(sending, "_record_deposit", crash_once)
+    submission = request(invoice)
+    sending.submission_send(submission_id=submission.pk, final_attempt=True)
+    submission.refresh_from_db()
+    assert submission.flow_number
+    assert submission.deposit_state == Submission.DepositState.DONE
+    assert submission.status == Submission.Status.QUEUED  # resumed later, never failed
+
+    Submission.objects.filter(pk=submission.pk).update(next_attempt_at=None)
+    sending.submission_send(submission_id=submission.pk)
+
+    submission.refresh_from_db()
+    assert_deposited_once(submission, sandbox)
+    assert len(calls) == 2
+
+
+def test_an_invoice_finalised_elsewhere_meanwhile_is_not_sent(
+    invoice, sandbox, chorus_settings, no_enqueue
+):
+    from chorus.services.sending import submission_send
+    from invoicing.services import invoice_finalise
+
+    submission = request(invoice)
+    invoice_finalise(invoice_id=invoice.pk)  # e.g. an import with --finalise
+
+    submission_send(submission_id=submission.pk)
+
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.FAILED
+    assert submission.error_code == "invoice_final"
+    assert "manuellement" in submission.error_message
+    assert sandbox.stats()["flows"] == 0
+    assert not PlanYear.objects.filter(dossier=invoice.dossier, used__gt=0).exists()

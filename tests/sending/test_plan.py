@@ -21,11 +21,10 @@ def at(moment: datetime.datetime):
 
 @pytest.fixture
 def submission(make_invoice, company):
-    invoice = make_invoice()
-    with mock.patch("chorus.tasks.send_submission.delay_on_commit"):
-        return submission_request(
-            invoice_ids=[invoice.pk], dossier=company.dossier, siret=invoice.customer.siret
-        )
+    invoice = make_invoice()  # in a test transaction, nothing is enqueued (no commit)
+    return submission_request(
+        invoice_ids=[invoice.pk], dossier=company.dossier, siret=invoice.customer.siret
+    )
 
 
 def test_a_reservation_is_counted_once_however_often_it_is_committed(submission):
@@ -96,11 +95,8 @@ def test_a_retry_never_runs_beside_another_live_sending(submission, make_invoice
     Submission.objects.filter(pk=submission.pk).update(
         status=Submission.Status.FAILED, retryable=True
     )
-    with mock.patch("chorus.tasks.send_submission.delay_on_commit"):
-        submission_request(
-            invoice_ids=[submission.invoice_id],
-            dossier=submission.dossier,
-            siret=submission.siret,
-        )
-        with pytest.raises(SendRefused, match="déjà en cours d'envoi"):
-            submission_retry(submission=submission)
+    submission_request(
+        invoice_ids=[submission.invoice_id], dossier=submission.dossier, siret=submission.siret
+    )
+    with pytest.raises(SendRefused, match="déjà en cours d'envoi"):
+        submission_retry(submission=submission)

@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def deposited(seller, buyer, make_invoice):
+def deposited(seller, buyer, make_invoice, no_enqueue):
     """An invoice deposited on the sandbox (the sending runs in this process)."""
     invoice = make_invoice(company=seller, customer=buyer)
     submission = submission_request(
