@@ -13,6 +13,7 @@ from chorus.errors import ChorusError
 from chorus.models import ReportEntry, StatusChange, Submission
 from chorus.services import plan
 from chorus.services.connection import client_for
+from chorus.services.sending import buyer_structure
 from invoicing.models import Company, Dossier, Invoice
 
 
@@ -140,13 +141,11 @@ def siret_check(company: Company, siret: str) -> SiretCheck:
             )
             % {"company": company.name},
         )
-    client = client_for(company)
     try:
-        summary = client.find_structure_by_siret(siret)
-        detail = client.get_structure(summary.id_structure_cpp)
+        detail = buyer_structure(client_for(company), siret).detail
     except ChorusError as exc:
         return SiretCheck(False, "", exc.message_fr)
-    name = detail.name or summary.designation or siret
+    name = detail.name or siret
     return SiretCheck(
         True, detail.requirement.value, _requirement_text(detail.requirement, name), name
     )

@@ -10,6 +10,14 @@ from tests.factories import CompanyFactory, CustomerFactory, DossierFactory, Mem
 pytest_plugins = ["tests.integration"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Cached Chorus Pro lookups never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def dossier(db):
     return DossierFactory()
