@@ -17,12 +17,16 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, String
 
 from facturx_export.snapshot import InvoiceSnapshot, Profile
+
+if TYPE_CHECKING:
+    from facturx_export.letterhead import Letterhead
 
 XML_FILENAME = "factur-x.xml"
 PRODUCER = "Chorale (WeasyPrint, pikepdf)"
@@ -122,8 +126,14 @@ def _pdf_date(value: datetime.datetime) -> str:
     return value.strftime("D:%Y%m%d%H%M%S+00'00'")
 
 
-def embed_xml(pdf_bytes: bytes, xml_bytes: bytes, snapshot: InvoiceSnapshot) -> bytes:
-    """Return the Factur-X: `pdf_bytes` (a PDF/A-3b) with `xml_bytes` attached."""
+def embed_xml(
+    pdf_bytes: bytes,
+    xml_bytes: bytes,
+    snapshot: InvoiceSnapshot,
+    underlay: Letterhead | None = None,
+) -> bytes:
+    """Return the Factur-X: `pdf_bytes` (a PDF/A-3b) with `xml_bytes` attached, and the
+    seller's letterhead laid under its pages (same open and save: no extra parse)."""
     date = _document_date(snapshot)
     pdf_date = String(_pdf_date(date))
     title = f"{snapshot.title} {snapshot.number}"
@@ -131,6 +141,8 @@ def embed_xml(pdf_bytes: bytes, xml_bytes: bytes, snapshot: InvoiceSnapshot) -> 
     subject = f"{title} – {snapshot.buyer.name}"
 
     pdf = pikepdf.open(io.BytesIO(pdf_bytes))
+    if underlay is not None:
+        underlay.lay_under(pdf)
     stream = pdf.make_stream(xml_bytes)
     stream.Type = Name.EmbeddedFile
     stream.Subtype = Name("/text/xml")

@@ -7,7 +7,10 @@ table/line layout):
   against every element): the cascade only sees the few rules the invoice uses;
 - no flexbox; absolute positioning for the header blocks; the lines table has a fixed
   layout with declared column widths, so no min/max-content pass over every cell;
-- every value is formatted once in Python (no template filters per cell).
+- every value is formatted once in Python (no template filters per cell);
+- what is the same on every invoice of a seller (seller block, legal footer) is not laid
+  out here: it comes from the seller's cached letterhead (facturx_export/letterhead.py),
+  laid under the pages afterwards; the invoice only keeps room for it.
 """
 
 from __future__ import annotations
@@ -16,16 +19,21 @@ import gc
 import threading
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.template.loader import get_template
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from facturx_export.snapshot import InvoiceSnapshot
+from facturx_export.snapshot import InvoiceSnapshot, Party
+
+if TYPE_CHECKING:
+    from facturx_export.letterhead import Letterhead
 
 TEMPLATE = "facturx_export/invoice.html"
 STYLESHEET = "facturx_export/invoice.css"
+LETTERHEAD_STYLESHEET = "facturx_export/letterhead.css"
 VAT_CATEGORY_LABELS = {
     "Z": "Taux zéro",
     "E": "Exonération",
@@ -87,8 +95,8 @@ def format_iban(iban: str) -> str:
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 
-def footer_text(snapshot: InvoiceSnapshot) -> str:
-    seller = snapshot.seller
+def legal_line(seller: Party) -> str:
+    """The seller's legal identity, printed at the foot of every page."""
     parts = [seller.name]
     if seller.legal_form:
         capital = ""
@@ -163,9 +171,6 @@ def context(snapshot: InvoiceSnapshot) -> dict:
         "total_ttc": format_money(totals.tax_inclusive),
         "prepaid": format_money(totals.prepaid) if totals.prepaid else "",
         "due": format_money(totals.due),
-        "iban": format_iban(snapshot.iban),
-        "penalty_rate": format_number(snapshot.late_penalty_rate),
-        "footer": footer_text(snapshot),
     }
 
 
@@ -173,7 +178,7 @@ def render_html(snapshot: InvoiceSnapshot) -> str:
     return get_template(TEMPLATE).render(context(snapshot))
 
 
-class _InvoiceHTML(HTML):
+class InvoiceHTML(HTML):
     """Our stylesheet stands in for the default HTML one (it declares every display
     value the template needs): the cascade matches a dozen rules instead of a thousand."""
 
@@ -184,15 +189,19 @@ class _InvoiceHTML(HTML):
 class _Resources:
     def __init__(self):
         self.font_config = FontConfiguration()
-        css_path = Path(settings.BASE_DIR) / "templates" / STYLESHEET
-        self.stylesheet = CSS(filename=str(css_path), font_config=self.font_config)
+        self.base_url = str(settings.BASE_DIR)
+        templates = Path(settings.BASE_DIR) / "templates"
+        self.stylesheet = CSS(filename=str(templates / STYLESHEET), font_config=self.font_config)
+        self.letterhead_stylesheet = CSS(
+            filename=str(templates / LETTERHEAD_STYLESHEET), font_config=self.font_config
+        )
 
 
 _resources: _Resources | None = None
 _resources_lock = threading.Lock()
 
 
-def _get_resources() -> _Resources:
+def get_resources() -> _Resources:
     global _resources
     with _resources_lock:
         if _resources is None:
@@ -200,18 +209,19 @@ def _get_resources() -> _Resources:
         return _resources
 
 
-def render_pdf(snapshot: InvoiceSnapshot) -> bytes:
-    """The invoice as a PDF/A-3b (fonts embedded and subset, sRGB output intent)."""
-    resources = _get_resources()
+def render_pdf(snapshot: InvoiceSnapshot, letterhead: Letterhead) -> bytes:
+    """The invoice as a PDF/A-3b (fonts embedded and subset, sRGB output intent), without
+    what `letterhead` prints: it keeps room for it, and `embed_xml` lays it under."""
+    resources = get_resources()
     # WeasyPrint allocates tens of thousands of short-lived boxes; with a Django process's
     # ~150,000 live objects, the cyclic GC it keeps triggering costs up to a third of a
     # small invoice. Pause it for the render; what the render leaves is collected after.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        html = _InvoiceHTML(string=render_html(snapshot), base_url=str(settings.BASE_DIR))
+        html = InvoiceHTML(string=render_html(snapshot), base_url=resources.base_url)
         return html.write_pdf(
-            stylesheets=[resources.stylesheet],
+            stylesheets=[resources.stylesheet, letterhead.geometry],
             font_config=resources.font_config,
             pdf_variant="pdf/a-3b",
         )

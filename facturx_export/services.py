@@ -13,6 +13,7 @@ import re
 
 from facturx_export.checks import FacturxCheckError, Problem, check_xml, start_schematron
 from facturx_export.embed import embed_xml
+from facturx_export.letterhead import letterhead_for
 from facturx_export.pdf import render_pdf
 from facturx_export.snapshot import Flavour, InvoiceSnapshot, Profile, snapshot_from_invoice
 from facturx_export.xml import build_xml
@@ -36,9 +37,10 @@ def facturx_build_snapshot(snapshot: InvoiceSnapshot) -> bytes:
     """
     xml_bytes = build_xml(snapshot)
     schematron = start_schematron(xml_bytes, snapshot.profile)
-    pdf_bytes = render_pdf(snapshot)
+    letterhead = letterhead_for(snapshot)  # rendered once per seller and process
+    pdf_bytes = render_pdf(snapshot, letterhead)
     check_xml(xml_bytes, snapshot, schematron)  # raises on any broken rule
-    return embed_xml(pdf_bytes, xml_bytes, snapshot)
+    return embed_xml(pdf_bytes, xml_bytes, snapshot, underlay=letterhead)
 
 
 def facturx_build(

@@ -1,0 +1,163 @@
+"""The per-seller "letterhead": what every invoice of a seller prints alike, rendered once.
+
+WeasyPrint's cost grows with the boxes it lays out, and a good part of an invoice is the
+same for every invoice of a seller: the seller block (name, address, SIREN/SIRET, VAT
+number...) and the legal footer (identity line, IBAN/BIC, late-payment penalties, the
+40 EUR recovery indemnity). Those are rendered once per process and per seller as a
+two-page PDF/A (page 1: seller block and footer; page 2: footer only) and laid under each
+page of the invoice with pikepdf, in the same open and save as the XML embedding.
+
+The invoice keeps an empty box where the seller block goes and a bottom margin that
+clears the footer; both sizes are measured from the letterhead's own layout, so a tall
+seller block (trade name, second address line, tax identifier, phone and email) or a
+footer that wraps pushes the invoice content away instead of overlapping it.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pikepdf
+from django.template.loader import get_template
+from weasyprint import CSS
+
+from facturx_export import pdf as invoice_pdf
+from facturx_export.snapshot import InvoiceSnapshot, Party
+
+TEMPLATE = "facturx_export/letterhead.html"
+STYLESHEET = "facturx_export/letterhead.css"
+CACHE_SIZE = 64  # sellers per process
+# Space between the invoice content and the footer, and where the page number sits.
+FOOTER_GAP_MM = 3
+PX_PER_MM = 96 / 25.4
+
+
+@dataclass(frozen=True)
+class LetterheadKey:
+    """Everything the letterhead prints (and the profile, like the invoice it goes with)."""
+
+    seller: Party
+    iban: str
+    bic: str
+    late_penalty_rate: Decimal
+    profile: str
+
+    @classmethod
+    def of(cls, snapshot: InvoiceSnapshot) -> LetterheadKey:
+        return cls(
+            snapshot.seller,
+            snapshot.iban,
+            snapshot.bic,
+            snapshot.late_penalty_rate,
+            str(snapshot.profile),
+        )
+
+
+class Letterhead:
+    """A rendered letterhead: its PDF (for the underlay) and the geometry the invoice needs.
+
+    `geometry` is a parsed stylesheet giving the invoice's seller box the letterhead
+    seller block's height and the page a bottom margin that clears the footer.
+    """
+
+    def __init__(self, pdf_bytes: bytes, seller_height: float, footer_top: float, page_height):
+        self.pdf_bytes = pdf_bytes
+        self.seller_height = seller_height  # CSS px
+        self.footer_top = footer_top  # CSS px from the top of the page
+        self.page_height = page_height  # CSS px
+        self.bottom_margin = page_height - footer_top + FOOTER_GAP_MM * PX_PER_MM
+        self._pdf = pikepdf.open(io.BytesIO(pdf_bytes))
+        self._lock = threading.Lock()  # a pikepdf.Pdf is not safe to share between threads
+        self.geometry: CSS | None = None
+
+    def lay_under(self, pdf: pikepdf.Pdf) -> None:
+        """Put page 1 of the letterhead under page 1 of `pdf`, page 2 under the others."""
+        with self._lock:
+            first = pdf.copy_foreign(self._pdf.pages[0].as_form_xobject())
+            others = pdf.copy_foreign(self._pdf.pages[1].as_form_xobject())
+        for index, page in enumerate(pdf.pages):
+            page.add_underlay(first if index == 0 else others)
+
+
+def context(key: LetterheadKey) -> dict:
+    return {
+        "s": key.seller,
+        "legal": invoice_pdf.legal_line(key.seller),
+        "iban": invoice_pdf.format_iban(key.iban),
+        "bic": key.bic,
+        "penalty_rate": invoice_pdf.format_number(key.late_penalty_rate),
+    }
+
+
+def _find(page_box, css_class: str):
+    for box in page_box.descendants():
+        element = getattr(box, "element", None)
+        if element is not None and element.get("class") == css_class and box.element_tag:
+            return box
+    raise LookupError(f"no .{css_class} box in the letterhead")
+
+
+def render(key: LetterheadKey) -> Letterhead:
+    """Render and measure the letterhead of `key` (about one invoice's render time)."""
+    resources = invoice_pdf.get_resources()
+    html = invoice_pdf.InvoiceHTML(
+        string=get_template(TEMPLATE).render(context(key)), base_url=resources.base_url
+    )
+    document = html.render(
+        stylesheets=[resources.stylesheet, resources.letterhead_stylesheet],
+        font_config=resources.font_config,
+        pdf_variant="pdf/a-3b",
+    )
+    if len(document.pages) != 2:
+        raise RuntimeError(f"the letterhead has {len(document.pages)} pages, not 2")
+    first = document.pages[0]._page_box
+    seller = _find(first, "seller")
+    footer = _find(first, "footer")
+    letterhead = Letterhead(
+        document.write_pdf(),
+        seller_height=seller.margin_height(),
+        footer_top=footer.position_y,
+        page_height=first.margin_height(),
+    )
+    letterhead.geometry = CSS(
+        string=(
+            f"@page {{ margin-bottom: {letterhead.bottom_margin:.3f}px }}\n"
+            f".seller {{ height: {letterhead.seller_height:.3f}px; min-height: 0 }}\n"
+        ),
+        font_config=resources.font_config,
+    )
+    return letterhead
+
+
+_cache: OrderedDict[LetterheadKey, Letterhead] = OrderedDict()
+_cache_lock = threading.Lock()
+stats = {"renders": 0}
+
+
+def letterhead_for(snapshot: InvoiceSnapshot) -> Letterhead:
+    """The letterhead of the snapshot's seller, from a bounded per-process LRU cache."""
+    key = LetterheadKey.of(snapshot)
+    with _cache_lock:
+        letterhead = _cache.get(key)
+        if letterhead is not None:
+            _cache.move_to_end(key)
+            return letterhead
+    # Rendered outside the lock: another seller's invoices need not wait. Two threads may
+    # render the same new seller at once; the results are identical and one is kept.
+    letterhead = render(key)
+    with _cache_lock:
+        stats["renders"] += 1
+        letterhead = _cache.setdefault(key, letterhead)
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return letterhead
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
