@@ -104,8 +104,8 @@ def _find(page_box, css_class: str):
 def render(key: LetterheadKey) -> Letterhead:
     """Render and measure the letterhead of `key` (about one invoice's render time)."""
     resources = invoice_pdf.get_resources()
-    html = invoice_pdf.InvoiceHTML(
-        string=get_template(TEMPLATE).render(context(key)), base_url=resources.base_url
+    html = invoice_pdf.InvoiceHTML.from_string(
+        get_template(TEMPLATE).render(context(key)), resources.base_url
     )
     document = html.render(
         stylesheets=[resources.stylesheet, resources.letterhead_stylesheet],
