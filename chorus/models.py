@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from invoicing.models import Company, Dossier, Invoice
@@ -154,7 +155,8 @@ class ReportEntry(models.Model):
     step = models.CharField(max_length=20, choices=Step.choices)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     message = models.TextField(blank=True)
-    at = models.DateTimeField(auto_now_add=True)
+    # When the step happened (the worker writes a run's lines together, a moment later).
+    at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["at", "id"]

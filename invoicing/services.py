@@ -148,18 +148,40 @@ def format_number(pattern: str, *, year: int, number: int) -> str:
     return pattern.format(year=year, number=number)
 
 
+FOREIGN_KEYS = ["dossier", "company", "customer", "credited_invoice"]
+# What finalisation writes.
+FINALISED_FIELDS = [
+    "number",
+    "issue_date",
+    "due_date",
+    "buyer_reference",
+    "order_reference",
+    "seller_data",
+    "buyer_data",
+    "state",
+    "finalised_at",
+    "updated_at",
+]
+
+
 def _series_year(pattern: str, issue_date: datetime.date) -> int:
     # A pattern without the year numbers continuously across years: one counter (year 0).
     return issue_date.year if "{year" in pattern else 0
 
 
 def invoice_finalise(
-    *, invoice_id: int, issue_date: datetime.date | None = None, buyer_siret: str | None = None
+    *,
+    invoice_id: int,
+    issue_date: datetime.date | None = None,
+    buyer_siret: str | None = None,
+    buyer_reference: str | None = None,
+    order_reference: str | None = None,
 ) -> Invoice:
     """Number, date and freeze a provisional invoice. Safe to call again on a final one.
 
-    `buyer_siret`, when given, is the buyer SIRET confirmed at sending time: the frozen
-    buyer identity (and so the Factur-X) carries it.
+    `buyer_siret`, `buyer_reference` (BT-10, service code) and `order_reference` (BT-13,
+    engagement number), when given, were confirmed at sending time: the frozen invoice (and
+    so the Factur-X) carries them.
 
     The per-company counter row is locked (SELECT ... FOR UPDATE) so numbers stay
     chronological and without gaps when several users finalise at once; the unique
@@ -175,7 +197,13 @@ def invoice_finalise(
             return invoice
         if not invoice.lines.exists():
             raise ValidationError(_("Une facture sans ligne ne peut pas être rendue définitive."))
-        invoice.full_clean()
+        if buyer_reference is not None:
+            invoice.buyer_reference = buyer_reference
+        if order_reference is not None:
+            invoice.order_reference = order_reference
+        # Foreign keys and constraints are the database's to enforce (and the number and state
+        # this sets satisfy them): checking them here would only cost queries.
+        invoice.full_clean(exclude=FOREIGN_KEYS, validate_constraints=False)
         company = invoice.company
         today = issue_date or timezone.localdate()
         pattern = (
@@ -183,10 +211,12 @@ def invoice_finalise(
             if invoice.is_credit_note
             else company.invoice_number_pattern
         )
-        counter, _created = NumberingCounter.objects.get_or_create(
-            company=company, kind=invoice.kind, year=_series_year(pattern, today)
-        )
-        counter = NumberingCounter.objects.select_for_update(no_key=True).get(pk=counter.pk)
+        series = {"company": company, "kind": invoice.kind, "year": _series_year(pattern, today)}
+        locked = NumberingCounter.objects.select_for_update(no_key=True).filter(**series)
+        counter = locked.first()
+        if counter is None:  # the series' first number
+            NumberingCounter.objects.get_or_create(**series)
+            counter = locked.get()
         # Chronological numbering: a number never goes to a date before the last one given.
         last_date = (
             Invoice.objects.filter(company=company, kind=invoice.kind, state=Invoice.State.FINAL)
@@ -214,7 +244,7 @@ def invoice_finalise(
             invoice.buyer_data["siret"] = buyer_siret
         invoice.state = Invoice.State.FINAL
         invoice.finalised_at = timezone.now()
-        invoice.save()
+        invoice.save(update_fields=FINALISED_FIELDS)
         return invoice
 
 

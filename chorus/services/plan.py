@@ -61,31 +61,44 @@ def plan_warning(dossier: Dossier) -> str:
 
 
 def _locked_year(dossier_id: int, year: int) -> PlanYear:
-    PlanYear.objects.get_or_create(dossier_id=dossier_id, year=year)
-    return PlanYear.objects.select_for_update(no_key=True).get(dossier_id=dossier_id, year=year)
+    locked = PlanYear.objects.select_for_update(no_key=True).filter(
+        dossier_id=dossier_id, year=year
+    )
+    row = locked.first()
+    if row is None:  # the year's first send
+        PlanYear.objects.get_or_create(dossier_id=dossier_id, year=year)
+        row = locked.get()
+    return row
 
 
 @transaction.atomic
 def plan_reserve(*, submission_id: int) -> Submission:
     """Reserve one send for the submission (idempotent). Raises PlanExhausted."""
     submission = (
-        Submission.objects.select_for_update(no_key=True)
+        Submission.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("dossier")
         .defer("facturx_file")
         .get(pk=submission_id)
     )
+    reserve_locked(submission)
+    submission.save(update_fields=["plan_state", "plan_year", "updated_at"])
+    return submission
+
+
+def reserve_locked(submission: Submission) -> None:
+    """`plan_reserve` for a caller whose transaction holds the submission's row lock; the
+    caller saves `plan_state` and `plan_year`. Raises PlanExhausted."""
     if submission.plan_state in {Submission.PlanState.RESERVED, Submission.PlanState.COUNTED}:
-        return submission
+        return
     year = current_year()
-    dossier = Dossier.objects.select_for_update(no_key=True).get(pk=submission.dossier_id)
-    row = _locked_year(dossier.pk, year)
-    if row.used + row.reserved >= dossier.chorus_yearly_allowance:
-        raise PlanExhausted(dossier.chorus_yearly_allowance)
+    allowance = submission.dossier.chorus_yearly_allowance
+    row = _locked_year(submission.dossier_id, year)  # serialises the dossier's reservations
+    if row.used + row.reserved >= allowance:
+        raise PlanExhausted(allowance)
     row.reserved += 1
     row.save(update_fields=["reserved"])
     submission.plan_state = Submission.PlanState.RESERVED
     submission.plan_year = year
-    submission.save(update_fields=["plan_state", "plan_year", "updated_at"])
-    return submission
 
 
 def _move(submission: Submission, to_state: str) -> None:
@@ -95,16 +108,17 @@ def _move(submission: Submission, to_state: str) -> None:
         row.used += 1
     row.save(update_fields=["reserved", "used"])
     submission.plan_state = to_state
-    submission.save(update_fields=["plan_state", "updated_at"])
 
 
 def plan_commit(submission: Submission) -> None:
-    """Turn the reservation into a count. Call inside the transaction that records the flow."""
+    """Turn the reservation into a count. Call inside the transaction that records the flow,
+    with the submission's row locked; the caller saves `plan_state`."""
     if submission.plan_state == Submission.PlanState.RESERVED:
         _move(submission, Submission.PlanState.COUNTED)
 
 
 def plan_release(submission: Submission) -> None:
-    """Give the reservation back (the invoice was not deposited). Call inside a transaction."""
+    """Give the reservation back (the invoice was not deposited). Call inside a transaction,
+    with the submission's row locked; the caller saves `plan_state`."""
     if submission.plan_state == Submission.PlanState.RESERVED:
         _move(submission, Submission.PlanState.RELEASED)

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -223,15 +223,42 @@ def _claim(submission_id: int) -> Submission | None:
             Q(status=Submission.Status.QUEUED)
             | Q(status=Submission.Status.RUNNING, lease_until__lt=now)
         )
-        .update(status=Submission.Status.RUNNING, lease_until=lease, updated_at=now)
+        .update(
+            status=Submission.Status.RUNNING,
+            lease_until=lease,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
     )
     if not claimed:
         return None
-    submission = Submission.objects.select_related("invoice", "company", "dossier").get(
-        pk=submission_id
-    )
-    Submission.objects.filter(pk=submission_id).update(attempts=submission.attempts + 1)
-    return submission
+    return Submission.objects.select_related("invoice", "company", "dossier").get(pk=submission_id)
+
+
+class _RunReport:
+    """The report lines of one run of the worker, written with the run's next transaction
+    (which it makes anyway) rather than one insert each: the user sees them a moment later.
+    The lines of a run cut short by a crash are lost; the next run reports again."""
+
+    def __init__(self, submission_id: int):
+        self.submission_id = submission_id
+        self.pending: list[ReportEntry] = []
+
+    def add(self, step: str, outcome: str, message: str = "") -> None:
+        self.pending.append(
+            ReportEntry(
+                submission_id=self.submission_id,
+                step=step,
+                outcome=outcome,
+                message=message,
+                at=timezone.now(),
+            )
+        )
+
+    def write(self) -> None:
+        if self.pending:
+            ReportEntry.objects.bulk_create(self.pending)
+            self.pending = []
 
 
 @dataclass
@@ -248,10 +275,11 @@ def submission_send(*, submission_id: int, final_attempt: bool = True) -> Submis
     submission = _claim(submission_id)
     if submission is None:
         return None
+    report = _RunReport(submission_id)
     try:
-        _run_steps(submission)
+        _run_steps(submission, report)
     except _Failure as failure:
-        return _on_failure(submission, failure, final_attempt=final_attempt)
+        return _on_failure(submission, failure, report, final_attempt=final_attempt)
     except Exception:
         logger.exception("submission %s: unexpected error", submission_id)
         failure = _Failure(
@@ -260,7 +288,7 @@ def submission_send(*, submission_id: int, final_attempt: bool = True) -> Submis
             _("Une erreur inattendue est survenue ; l'envoi pourra être relancé."),
             True,
         )
-        return _on_failure(submission, failure, final_attempt=final_attempt)
+        return _on_failure(submission, failure, report, final_attempt=final_attempt)
     return submission
 
 
@@ -268,7 +296,7 @@ def _chorus_failure(step: str, exc: ChorusError) -> _Failure:
     return _Failure(step, exc.code, exc.message_fr, exc.transient)
 
 
-def _run_steps(submission: Submission) -> None:
+def _run_steps(submission: Submission, report: _RunReport) -> None:
     invoice, company = submission.invoice, submission.company
     # 1. Gather.
     if invoice.is_final and not submission.finalised_here:
@@ -280,7 +308,7 @@ def _run_steps(submission: Submission) -> None:
             _("Le compte technique Chorus Pro de l'entreprise n'est pas renseigné."),
             False,
         )
-    _report(submission, Step.GATHER, Outcome.OK)
+    report.add(Step.GATHER, Outcome.OK)
     client = client_for(company)
 
     # 2. Authenticate (token + technical account).
@@ -288,31 +316,26 @@ def _run_steps(submission: Submission) -> None:
         client.check_connection()
     except ChorusError as exc:
         raise _chorus_failure(Step.AUTHENTICATE, exc) from None
-    _report(submission, Step.AUTHENTICATE, Outcome.OK, company.chorus_login)
+    report.add(Step.AUTHENTICATE, Outcome.OK, company.chorus_login)
 
     if not submission.finalised_here:
         # 3. Verify the buyer's structure and what it requires.
-        _verify_buyer(client, submission)
-        # 4. Reserve one send before the invoice becomes final.
-        try:
-            plan.plan_reserve(submission_id=submission.pk)
-        except plan.PlanExhausted as exc:
-            raise _Failure(Step.PLAN, "plan_exhausted", str(exc), False) from None
-        # 5. Finalise and number.
-        _finalise(submission)
-        invoice.refresh_from_db()
+        _verify_buyer(client, submission, report)
+        # 4-5. Reserve one send and finalise, in one transaction: an exhausted plan leaves
+        # the invoice provisional, and a refused finalisation reserves nothing.
+        invoice = _reserve_and_finalise(submission, report)
 
     # 6. Build and check the Factur-X (once: a retry deposits the very same file).
-    if not submission.facturx_file:
+    new_file = not submission.facturx_file
+    if new_file:
         try:
             content = facturx_build(invoice)
         except FacturxCheckError as exc:
             raise _Failure(Step.BUILD, "facturx_invalid", str(exc), False) from None
         submission.facturx_file = content
         submission.facturx_filename = facturx_filename(invoice)
-        submission.save(update_fields=["facturx_file", "facturx_filename", "updated_at"])
-        _report(submission, Step.BUILD, Outcome.OK, submission.facturx_filename)
-    if submission.plan_state != Submission.PlanState.RESERVED:
+        report.add(Step.BUILD, Outcome.OK, submission.facturx_filename)
+    if submission.plan_state != Submission.PlanState.RESERVED:  # released by a failed run
         try:
             plan.plan_reserve(submission_id=submission.pk)
         except plan.PlanExhausted as exc:
@@ -320,7 +343,7 @@ def _run_steps(submission: Submission) -> None:
         submission.refresh_from_db(fields=["plan_state", "plan_year"])
 
     # 7. Deposit, exactly once.
-    _deposit(client, submission)
+    _deposit(client, submission, invoice, report, store_file=new_file)
 
 
 @dataclass(frozen=True)
@@ -344,7 +367,7 @@ def buyer_structure(client: ChorusClient, siret: str) -> BuyerStructure:
     return found
 
 
-def _verify_buyer(client: ChorusClient, submission: Submission) -> None:
+def _verify_buyer(client: ChorusClient, submission: Submission, report: _RunReport) -> None:
     try:
         buyer = buyer_structure(client, submission.siret)
     except ChorusError as exc:
@@ -376,8 +399,7 @@ def _verify_buyer(client: ChorusClient, submission: Submission) -> None:
             % {"code": submission.service_code, "name": detail.name},
             False,
         )
-    _report(
-        submission,
+    report.add(
         Step.VERIFY_SIRET,
         Outcome.OK,
         _("%(name)s (SIRET %(siret)s)") % {"name": detail.name, "siret": submission.siret},
@@ -403,24 +425,39 @@ def requirement_message(requirement: str, structure_name: str) -> str:
     }
 
 
-def _finalise(submission: Submission) -> None:
-    invoice = submission.invoice
+def _reserve_and_finalise(submission: Submission, report: _RunReport) -> Invoice:
     with transaction.atomic():
-        locked = Invoice.objects.select_for_update(of=("self",), no_key=True).get(pk=invoice.pk)
-        if locked.is_final:  # finalised elsewhere since the request: deposit it by hand
-            raise _Failure(Step.GATHER, "invoice_final", _final_invoice_message(), False)
-        locked.buyer_reference = submission.service_code  # BT-10
-        locked.order_reference = submission.engagement_number  # BT-13
-        locked.save(update_fields=["buyer_reference", "order_reference", "updated_at"])
+        locked = _locked(submission)
         try:
-            final = invoice_finalise(invoice_id=invoice.pk, buyer_siret=submission.siret)
+            plan.reserve_locked(locked)
+        except plan.PlanExhausted as exc:
+            raise _Failure(Step.PLAN, "plan_exhausted", str(exc), False) from None
+        state = (
+            Invoice.objects.select_for_update(of=("self",), no_key=True)
+            .values_list("state", flat=True)
+            .get(pk=submission.invoice_id)
+        )
+        if state == Invoice.State.FINAL:  # finalised elsewhere since the request
+            raise _Failure(Step.GATHER, "invoice_final", _final_invoice_message(), False)
+        try:
+            final = invoice_finalise(
+                invoice_id=submission.invoice_id,
+                buyer_siret=submission.siret,
+                buyer_reference=submission.service_code,
+                order_reference=submission.engagement_number,
+            )
         except ValidationError as exc:
             raise _Failure(
                 Step.FINALISE, "invoice_invalid", "; ".join(exc.messages), False
             ) from None
-        submission.finalised_here = True
-        submission.save(update_fields=["finalised_here", "updated_at"])
-        _report(submission, Step.FINALISE, Outcome.OK, _("Facture n° %(n)s") % {"n": final.number})
+        locked.finalised_here = True
+        locked.save(update_fields=["plan_state", "plan_year", "finalised_here", "updated_at"])
+        report.add(Step.FINALISE, Outcome.OK, _("Facture n° %(n)s") % {"n": final.number})
+        report.write()
+    submission.plan_state, submission.plan_year = locked.plan_state, locked.plan_year
+    submission.finalised_here = True
+    submission.invoice = final
+    return final
 
 
 # Deposit failures that prove Chorus Pro created no flow (nothing sent, or refused outright).
@@ -443,10 +480,16 @@ NOT_RECEIVED = {
 }
 
 
-def _deposit(client: ChorusClient, submission: Submission) -> None:
-    invoice = submission.invoice
+def _deposit(
+    client: ChorusClient,
+    submission: Submission,
+    invoice: Invoice,
+    report: _RunReport,
+    *,
+    store_file: bool,
+) -> None:
     if submission.deposit_state == Submission.DepositState.DONE:
-        return _record_deposit(submission, submission.flow_number, None)
+        return _record_deposit(submission, submission.flow_number, None, report)
     if submission.deposit_state == Submission.DepositState.IN_FLIGHT:
         # A previous attempt's answer was lost: ask Chorus Pro before depositing again.
         try:
@@ -454,14 +497,13 @@ def _deposit(client: ChorusClient, submission: Submission) -> None:
         except ChorusError as exc:
             raise _chorus_failure(Step.DEPOSIT, exc) from None
         if found is not None:
-            _report(
-                submission,
+            report.add(
                 Step.DEPOSIT,
                 Outcome.INFO,
                 _("La facture était déjà reçue par Chorus Pro (flux %(flow)s).")
                 % {"flow": found.flow_number},
             )
-            return _record_deposit(submission, found.flow_number, found.id_invoice_cpp)
+            return _record_deposit(submission, found.flow_number, found.id_invoice_cpp, report)
         waited = timezone.now() - submission.deposit_started_at
         if waited.total_seconds() < settings.CHORUS_REDEPOSIT_AFTER:
             raise _Failure(
@@ -475,9 +517,14 @@ def _deposit(client: ChorusClient, submission: Submission) -> None:
             )
     submission.deposit_state = Submission.DepositState.IN_FLIGHT
     submission.deposit_started_at = timezone.now()
-    Submission.objects.filter(pk=submission.pk).update(
-        deposit_state=submission.deposit_state, deposit_started_at=submission.deposit_started_at
-    )
+    marker = {"deposit_state": submission.deposit_state}
+    marker["deposit_started_at"] = submission.deposit_started_at
+    if store_file:  # kept before it leaves, so that any later run deposits this very file
+        marker["facturx_file"] = submission.facturx_file
+        marker["facturx_filename"] = submission.facturx_filename
+    with transaction.atomic():
+        Submission.objects.filter(pk=submission.pk).update(**marker, updated_at=timezone.now())
+        report.write()
     try:
         result = client.deposit_facturx(
             bytes(submission.facturx_file), invoice_number=invoice.number
@@ -495,7 +542,7 @@ def _deposit(client: ChorusClient, submission: Submission) -> None:
     Submission.objects.filter(pk=submission.pk).update(
         flow_number=result.flow_number, deposit_state=Submission.DepositState.DONE
     )
-    _record_deposit(submission, result.flow_number, None)
+    _record_deposit(submission, result.flow_number, None, report)
 
 
 # What the end of a sending writes (never the stored file again).
@@ -508,6 +555,7 @@ RESULT_FIELDS = [
     "chorus_invoice_id",
     "deposit_state",
     "deposited_at",
+    "plan_state",
     "lease_until",
     "next_attempt_at",
     "updated_at",
@@ -517,13 +565,16 @@ RESULT_FIELDS = [
 def _locked(submission: Submission) -> Submission:
     """The submission's row, locked, without its stored file (heavy, and not needed)."""
     return (
-        Submission.objects.select_for_update(no_key=True)
+        Submission.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("dossier")
         .defer("facturx_file")
         .get(pk=submission.pk)
     )
 
 
-def _record_deposit(submission: Submission, flow_number: str, chorus_invoice_id: int | None):
+def _record_deposit(
+    submission: Submission, flow_number: str, chorus_invoice_id: int | None, report: _RunReport
+):
     with transaction.atomic():
         locked = _locked(submission)
         if locked.status == Submission.Status.DEPOSITED:
@@ -536,12 +587,15 @@ def _record_deposit(submission: Submission, flow_number: str, chorus_invoice_id:
         locked.lease_until = None
         plan.plan_commit(locked)
         locked.save(update_fields=RESULT_FIELDS)
-        _report(locked, Step.DEPOSIT, Outcome.OK, _("Flux n° %(flow)s") % {"flow": flow_number})
-        _report(locked, Step.DONE, Outcome.OK, str(SUCCESS_MESSAGE))
+        report.add(Step.DEPOSIT, Outcome.OK, _("Flux n° %(flow)s") % {"flow": flow_number})
+        report.add(Step.DONE, Outcome.OK, str(SUCCESS_MESSAGE))
+        report.write()
     logger.info("submission %s deposited as flow %s", submission.pk, flow_number)
 
 
-def _on_failure(submission: Submission, failure: _Failure, *, final_attempt: bool):
+def _on_failure(
+    submission: Submission, failure: _Failure, report: _RunReport, *, final_attempt: bool
+):
     logger.warning(
         "submission %s failed at %s: %s (transient=%s)",
         submission.pk,
@@ -559,17 +613,17 @@ def _on_failure(submission: Submission, failure: _Failure, *, final_attempt: boo
         if failure.transient and in_flight and final_attempt:
             # Never give up on a deposit whose outcome is unknown: the sweeper asks Chorus
             # Pro again later, and deposits again only if Chorus Pro still does not know it.
-            _report(locked, failure.step, Outcome.WARNING, failure.message)
+            report.add(failure.step, Outcome.WARNING, failure.message)
             locked.status = Submission.Status.QUEUED
             locked.lease_until = None
             locked.next_attempt_at = timezone.now() + datetime.timedelta(
                 seconds=settings.CHORUS_REDEPOSIT_AFTER
             )
             locked.save(update_fields=["status", "lease_until", "next_attempt_at", "updated_at"])
+            report.write()
             return locked
         if failure.transient and not final_attempt:
-            _report(
-                locked,
+            report.add(
                 failure.step,
                 Outcome.WARNING,
                 failure.message + " " + _("Nouvel essai automatique dans quelques instants."),
@@ -577,11 +631,12 @@ def _on_failure(submission: Submission, failure: _Failure, *, final_attempt: boo
             locked.status = Submission.Status.QUEUED
             locked.lease_until = None
             locked.save(update_fields=["status", "lease_until", "updated_at"])
+            report.write()
             retry_later = True
         else:
             retry_later = False
-            _report(locked, failure.step, Outcome.ERROR, failure.message)
-            _report(locked, Step.DONE, Outcome.INFO, _("Traitement terminé."))
+            report.add(failure.step, Outcome.ERROR, failure.message)
+            report.add(Step.DONE, Outcome.INFO, _("Traitement terminé."))
             if not in_flight:
                 plan.plan_release(locked)
             locked.status = Submission.Status.FAILED
@@ -591,6 +646,7 @@ def _on_failure(submission: Submission, failure: _Failure, *, final_attempt: boo
             locked.retryable = failure.transient or locked.finalised_here
             locked.lease_until = None
             locked.save(update_fields=RESULT_FIELDS)
+            report.write()
     if retry_later:  # outside the transaction, which must commit the QUEUED state first
         raise RetryLater(failure.code)
     return locked
