@@ -69,10 +69,19 @@ class RedisServer:
 class CeleryWorker:
     """`celery worker` in its own process, on the test database and the given broker."""
 
-    def __init__(self, env: dict[str, str], concurrency: int = 1, name: str = "w") -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        concurrency: int = 1,
+        name: str = "w",
+        include: str = "",
+        pool: str = "threads",
+    ) -> None:
         self.env = {**os.environ, **env}
         self.concurrency = concurrency
+        self.pool = pool
         self.name = name
+        self.include = include  # more task modules, comma-separated
         self.process: subprocess.Popen | None = None
         self.log_path = ROOT / "var" / "test" / f"worker-{name}-{os.getpid()}.log"
 
@@ -87,12 +96,13 @@ class CeleryWorker:
                 "-A",
                 "settings",
                 "worker",
-                "--pool=threads",
+                f"--pool={self.pool}",
                 f"--concurrency={self.concurrency}",
                 "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                *([f"--include={self.include}"] if self.include else []),
                 "-n",
                 f"{self.name}-{os.getpid()}@%h",
             ],
