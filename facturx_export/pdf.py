@@ -143,23 +143,23 @@ def context(snapshot: InvoiceSnapshot) -> dict:
                 line.position % 2 == 0,  # zebra stripe
             )
         )
-    # The VAT breakdown (left) and the totals (right) side by side in one fixed-layout
-    # table: (vat label, base, vat, total label, total amount, row class, vat cell class).
+    # The VAT breakdown (left) and the totals (right) side by side, one cell per column
+    # (its rows as the lines of a pre-line cell: fewer boxes for WeasyPrint to lay out).
     total_rows = [
-        ("Total HT", format_money(totals.tax_exclusive), ""),
-        ("Total TVA", format_money(totals.tax_total), ""),
-        ("Total TTC", format_money(totals.tax_inclusive), ""),
+        ("Total HT", format_money(totals.tax_exclusive)),
+        ("Total TVA", format_money(totals.tax_total)),
+        ("Total TTC", format_money(totals.tax_inclusive)),
     ]
     if totals.prepaid:
-        total_rows.append(("Déjà réglé", format_money(totals.prepaid), ""))
-    due_label = "Montant de l'avoir" if snapshot.is_credit_note else "Net à payer"
-    total_rows.append((due_label, format_money(totals.due), "due"))
-    vat_rows = [("TVA", "Base HT", "Montant TVA", "head")] + [(*v, "") for v in vat]
-    summary = []
-    for index in range(max(len(vat_rows), len(total_rows))):
-        left = vat_rows[index] if index < len(vat_rows) else (None, None, None, "")
-        right = total_rows[index] if index < len(total_rows) else (None, None, "")
-        summary.append((left[0], left[1], left[2], right[0], right[1], right[2], left[3]))
+        total_rows.append(("Déjà réglé", format_money(totals.prepaid)))
+    summary = {
+        "vat_labels": "\n".join(v[0] for v in vat),
+        "vat_bases": "\n".join(v[1] for v in vat),
+        "vat_amounts": "\n".join(v[2] for v in vat),
+        "total_labels": "\n".join(t[0] for t in total_rows),
+        "total_amounts": "\n".join(t[1] for t in total_rows),
+        "due_label": "Montant de l'avoir" if snapshot.is_credit_note else "Net à payer",
+    }
     return {
         "s": snapshot,
         "title_upper": snapshot.title.upper(),

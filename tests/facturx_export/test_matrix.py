@@ -72,7 +72,9 @@ def _xml_amount(xml: bytes, name: str) -> Decimal:
 
 
 def _pdf_amount(text: str, label: str) -> Decimal:
-    match = re.search(re.escape(label) + r"\s*(-?[\d\s\u00a0\u202f]+,\d{2})\s*€", text)
+    """The amount printed on the same line as `label` (text laid out by position: the
+    labels and the amounts of the summary are separate cells)."""
+    match = re.search(re.escape(label) + r"[ \u00a0]*(-?[\d \u00a0\u202f]+,\d{2})[ \u00a0]*€", text)
     assert match, f"{label!r} not found on the PDF"
     return Decimal(re.sub(r"[\s\u00a0\u202f]", "", match.group(1)).replace(",", "."))
 
@@ -83,7 +85,7 @@ def _pdf_amount(text: str, label: str) -> Decimal:
 )  # fmt: skip
 def test_pdf_visible_totals_equal_the_xml_totals(shape, matrix):
     item = matrix[shape]
-    text = PdfReader(item.pdf).pages[-1].extract_text()
+    text = PdfReader(item.pdf).pages[-1].extract_text(extraction_mode="layout")
     assert _pdf_amount(text, "Total HT") == _xml_amount(item.xml, "TaxBasisTotalAmount")
     assert _pdf_amount(text, "Total TVA") == _xml_amount(item.xml, "TaxTotalAmount")
     assert _pdf_amount(text, "Total TTC") == _xml_amount(item.xml, "GrandTotalAmount")
