@@ -130,10 +130,12 @@ def embed_xml(
     pdf_bytes: bytes,
     xml_bytes: bytes,
     snapshot: InvoiceSnapshot,
-    underlay: Letterhead | None = None,
+    *,
+    underlay: Letterhead,
 ) -> bytes:
-    """Return the Factur-X: `pdf_bytes` (a PDF/A-3b) with `xml_bytes` attached, and the
-    seller's letterhead laid under its pages (same open and save: no extra parse)."""
+    """Return the Factur-X: `pdf_bytes` (the invoice render, a plain PDF) made a PDF/A-3b
+    with `xml_bytes` attached, and the seller's letterhead laid under its pages, with its
+    sRGB output intent (same open and save: no extra parse)."""
     date = _document_date(snapshot)
     pdf_date = String(_pdf_date(date))
     title = f"{snapshot.title} {snapshot.number}"
@@ -141,8 +143,7 @@ def embed_xml(
     subject = f"{title} – {snapshot.buyer.name}"
 
     pdf = pikepdf.open(io.BytesIO(pdf_bytes))
-    if underlay is not None:
-        underlay.lay_under(pdf)
+    underlay.lay_under(pdf)  # also the PDF/A output intent: the render is a plain PDF
     stream = pdf.make_stream(xml_bytes)
     stream.Type = Name.EmbeddedFile
     stream.Subtype = Name("/text/xml")

@@ -72,13 +72,18 @@ class Letterhead:
         self.bottom_margin = page_height - footer_top + FOOTER_GAP_MM * PX_PER_MM
         self._pdf = pikepdf.open(io.BytesIO(pdf_bytes))
         self._lock = threading.Lock()  # a pikepdf.Pdf is not safe to share between threads
+        # copy_foreign takes indirect objects only; WeasyPrint writes the intent inline.
+        self._output_intent = self._pdf.make_indirect(self._pdf.Root.OutputIntents[0])
         self.geometry: CSS | None = None
 
     def lay_under(self, pdf: pikepdf.Pdf) -> None:
-        """Put page 1 of the letterhead under page 1 of `pdf`, page 2 under the others."""
+        """Put page 1 of the letterhead under page 1 of `pdf`, page 2 under the others,
+        and give `pdf` the letterhead's PDF/A output intent (sRGB ICC profile)."""
         with self._lock:
             first = pdf.copy_foreign(self._pdf.pages[0].as_form_xobject())
             others = pdf.copy_foreign(self._pdf.pages[1].as_form_xobject())
+            output_intent = pdf.copy_foreign(self._output_intent)
+        pdf.Root.OutputIntents = pikepdf.Array([output_intent])
         for index, page in enumerate(pdf.pages):
             page.add_underlay(first if index == 0 else others)
 
@@ -118,7 +123,7 @@ def render(key: LetterheadKey) -> Letterhead:
     seller = _find(first, "seller")
     footer = _find(first, "footer")
     letterhead = Letterhead(
-        document.write_pdf(),
+        document.write_pdf(pdf_variant="pdf/a-3b"),
         seller_height=seller.margin_height(),
         footer_top=footer.position_y,
         page_height=first.margin_height(),
