@@ -107,11 +107,12 @@ def legal_line(seller: Party) -> str:
         if seller.share_capital:
             capital = f" au capital de {format_money(Decimal(seller.share_capital))}"
         parts.append(f"{seller.legal_form}{capital}")
+    # Non-breaking spaces: an identifier never wraps away from its label.
     if seller.rcs:
-        parts.append(f"RCS {seller.rcs} {seller.siren}")
-    parts.append(f"SIRET {seller.siret}")
+        parts.append(f"RCS {seller.rcs}{NBSP}{seller.siren}")
+    parts.append(f"SIRET{NBSP}{seller.siret}")
     if seller.vat_number:
-        parts.append(f"TVA {seller.vat_number}")
+        parts.append(f"TVA{NBSP}{seller.vat_number}")
     return " – ".join(parts)
 
 
