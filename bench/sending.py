@@ -117,7 +117,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--lines", type=int, default=10)
     parser.add_argument(
-        "--threads", type=int, default=1, help="tasks run at once in each worker process"
+        "--concurrency",
+        type=int,
+        default=1,
+        help="tasks each worker runs at once (pool processes with prefork)",
     )
     parser.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
     args = parser.parse_args()
@@ -204,7 +207,7 @@ def main() -> None:
     workers = [
         CeleryWorker(
             env,
-            concurrency=args.threads,
+            concurrency=args.concurrency,
             name=f"bench{n}",
             include="bench.build_only",
             pool=args.pool,
@@ -290,7 +293,7 @@ def main() -> None:
 
     print(
         f"invoices: {args.invoices} x {args.lines} lines, workers: {args.workers} "
-        f"x {args.threads} thread(s)"
+        f"x {args.concurrency} ({args.pool} pool)"
     )
     print(f"deposited: {len(deposited)}, failed: {len(rows) - len(deposited)}")
     print(f"sending throughput: {send_rate:.1f} invoices/s ({elapsed:.1f} s)")

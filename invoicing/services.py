@@ -176,8 +176,10 @@ def invoice_finalise(
     buyer_siret: str | None = None,
     buyer_reference: str | None = None,
     order_reference: str | None = None,
+    already_final_ok: bool = True,
 ) -> Invoice:
-    """Number, date and freeze a provisional invoice. Safe to call again on a final one.
+    """Number, date and freeze a provisional invoice. Safe to call again on a final one,
+    unless `already_final_ok` is False: then a final invoice raises FinalInvoiceError.
 
     `buyer_siret`, `buyer_reference` (BT-10, service code) and `order_reference` (BT-13,
     engagement number), when given, were confirmed at sending time: the frozen invoice (and
@@ -194,6 +196,8 @@ def invoice_finalise(
             .get(pk=invoice_id)
         )
         if invoice.is_final:
+            if not already_final_ok:
+                raise FinalInvoiceError(_("Cette facture est déjà définitive."))
             return invoice
         if not invoice.lines.exists():
             raise ValidationError(_("Une facture sans ligne ne peut pas être rendue définitive."))

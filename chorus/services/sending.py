@@ -27,7 +27,7 @@ from chorus.models import ReportEntry, Submission
 from chorus.services import plan
 from chorus.services.connection import client_for
 from facturx_export.services import FacturxCheckError, facturx_build, facturx_filename
-from invoicing.models import Invoice
+from invoicing.models import FinalInvoiceError, Invoice
 from invoicing.services import invoice_finalise
 
 logger = logging.getLogger(__name__)
@@ -432,20 +432,16 @@ def _reserve_and_finalise(submission: Submission, report: _RunReport) -> Invoice
             plan.reserve_locked(locked)
         except plan.PlanExhausted as exc:
             raise _Failure(Step.PLAN, "plan_exhausted", str(exc), False) from None
-        state = (
-            Invoice.objects.select_for_update(of=("self",), no_key=True)
-            .values_list("state", flat=True)
-            .get(pk=submission.invoice_id)
-        )
-        if state == Invoice.State.FINAL:  # finalised elsewhere since the request
-            raise _Failure(Step.GATHER, "invoice_final", _final_invoice_message(), False)
         try:
             final = invoice_finalise(
                 invoice_id=submission.invoice_id,
                 buyer_siret=submission.siret,
                 buyer_reference=submission.service_code,
                 order_reference=submission.engagement_number,
+                already_final_ok=False,
             )
+        except FinalInvoiceError:  # finalised elsewhere since the request
+            raise _Failure(Step.GATHER, "invoice_final", _final_invoice_message(), False) from None
         except ValidationError as exc:
             raise _Failure(
                 Step.FINALISE, "invoice_invalid", "; ".join(exc.messages), False
@@ -522,9 +518,7 @@ def _deposit(
     if store_file:  # kept before it leaves, so that any later run deposits this very file
         marker["facturx_file"] = submission.facturx_file
         marker["facturx_filename"] = submission.facturx_filename
-    with transaction.atomic():
-        Submission.objects.filter(pk=submission.pk).update(**marker, updated_at=timezone.now())
-        report.write()
+    Submission.objects.filter(pk=submission.pk).update(**marker, updated_at=timezone.now())
     try:
         result = client.deposit_facturx(
             bytes(submission.facturx_file), invoice_number=invoice.number

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
 from invoicing import services
-from invoicing.models import Invoice, NumberingCounter
+from invoicing.models import FinalInvoiceError, Invoice, NumberingCounter
 from invoicing.services import credit_note_lines
 from tests.factories import CompanyFactory, CustomerFactory, DossierFactory
 
@@ -194,6 +194,26 @@ def test_finalising_twice_keeps_the_same_number_and_date(final_invoice, make_inv
     assert again.number == final_invoice.number == "FA2026-00001"
     assert again.issue_date == datetime.date(2026, 3, 2)
     assert following.number == "FA2026-00002"
+
+
+def test_a_caller_that_needs_a_provisional_invoice_is_refused_a_final_one(final_invoice):
+    with pytest.raises(FinalInvoiceError):
+        services.invoice_finalise(invoice_id=final_invoice.pk, already_final_ok=False)
+
+    final_invoice.refresh_from_db()
+    assert final_invoice.number == "FA2026-00001"
+
+
+def test_finalisation_carries_the_references_confirmed_at_sending(make_invoice):
+    final = services.invoice_finalise(
+        invoice_id=make_invoice().pk,
+        issue_date=ISSUE_DATE,
+        buyer_reference="SERV-01",
+        order_reference="EJ-42",
+    )
+
+    final.refresh_from_db()
+    assert (final.buyer_reference, final.order_reference) == ("SERV-01", "EJ-42")
 
 
 def test_finalisation_freezes_seller_and_buyer_and_sets_the_due_date(final_invoice, company):
