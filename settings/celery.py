@@ -2,7 +2,7 @@ import gc
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import task_postrun, task_prerun, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.settings")
 
@@ -18,3 +18,14 @@ def _freeze_startup_objects(**kwargs) -> None:
     garbage collector's sight: its full collections no longer walk them on every sending."""
     gc.collect()
     gc.freeze()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _recycle_database_connections(**kwargs) -> None:
+    """What Django does between two requests: keep the connection (CONN_MAX_AGE) unless it
+    broke or aged. Celery's own default closes it around every task (CELERY_DB_REUSE_MAX),
+    so every sending paid a new PostgreSQL backend and its cold catalog caches."""
+    from django.db import close_old_connections
+
+    close_old_connections()
