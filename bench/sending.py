@@ -236,7 +236,8 @@ def main() -> None:
             }
             started = time.perf_counter()
         ids = [s.pk for s in submissions]
-        while Submission.objects.filter(pk__in=ids).active().exists():
+        pending = Submission.objects.filter(dossier=dossier).active()
+        while pending.exists():
             time.sleep(0.2)
         elapsed = time.perf_counter() - started
         cpu_after = {

@@ -6,6 +6,7 @@ Reservations count against the allowance, so concurrent sends can never exceed i
 """
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,17 +61,6 @@ def plan_warning(dossier: Dossier) -> str:
     return ""
 
 
-def _locked_year(dossier_id: int, year: int) -> PlanYear:
-    locked = PlanYear.objects.select_for_update(no_key=True).filter(
-        dossier_id=dossier_id, year=year
-    )
-    row = locked.first()
-    if row is None:  # the year's first send
-        PlanYear.objects.get_or_create(dossier_id=dossier_id, year=year)
-        row = locked.get()
-    return row
-
-
 @transaction.atomic
 def plan_reserve(*, submission_id: int) -> Submission:
     """Reserve one send for the submission (idempotent). Raises PlanExhausted."""
@@ -92,21 +82,25 @@ def reserve_locked(submission: Submission) -> None:
         return
     year = current_year()
     allowance = submission.dossier.chorus_yearly_allowance
-    row = _locked_year(submission.dossier_id, year)  # serialises the dossier's reservations
-    if row.used + row.reserved >= allowance:
-        raise PlanExhausted(allowance)
-    row.reserved += 1
-    row.save(update_fields=["reserved"])
+    # One conditional UPDATE: it takes the row lock, so concurrent reservations of the
+    # dossier queue up on it and the allowance is never exceeded.
+    room = PlanYear.objects.filter(
+        dossier_id=submission.dossier_id, year=year, used__lt=allowance - F("reserved")
+    )
+    if not room.update(reserved=F("reserved") + 1):
+        # Full, or the year's first send: make sure the row exists, then try once more.
+        PlanYear.objects.get_or_create(dossier_id=submission.dossier_id, year=year)
+        if not room.update(reserved=F("reserved") + 1):
+            raise PlanExhausted(allowance)
     submission.plan_state = Submission.PlanState.RESERVED
     submission.plan_year = year
 
 
 def _move(submission: Submission, to_state: str) -> None:
-    row = _locked_year(submission.dossier_id, submission.plan_year)
-    row.reserved -= 1
-    if to_state == Submission.PlanState.COUNTED:
-        row.used += 1
-    row.save(update_fields=["reserved", "used"])
+    counted = 1 if to_state == Submission.PlanState.COUNTED else 0
+    PlanYear.objects.filter(dossier_id=submission.dossier_id, year=submission.plan_year).update(
+        reserved=F("reserved") - 1, used=F("used") + counted
+    )
     submission.plan_state = to_state
 
 
