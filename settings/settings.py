@@ -150,6 +150,8 @@ CHORUS_REDEPOSIT_AFTER = env_int("CHORUS_REDEPOSIT_AFTER", 900)
 CHORUS_STUCK_AFTER = env_int("CHORUS_STUCK_AFTER", 120)
 # Buyer structures and their services are cached this long (0: always ask Chorus Pro).
 CHORUS_STRUCTURE_CACHE_SECONDS = env_int("CHORUS_STRUCTURE_CACHE_SECONDS", 300)
+# A technical account that passed the check is not checked again for this long (0: always).
+CHORUS_ACCOUNT_CHECK_SECONDS = env_int("CHORUS_ACCOUNT_CHECK_SECONDS", 60)
 CHORUS_SEND_TIME_LIMIT = env_int("CHORUS_SEND_TIME_LIMIT", 300)
 CHORUS_SYNC_INTERVAL = env_int("CHORUS_SYNC_INTERVAL", 300)
 CELERY_BEAT_SCHEDULE = {

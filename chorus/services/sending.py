@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from stdnum.fr import siret as stdnum_siret
@@ -232,7 +233,7 @@ def _claim(submission_id: int) -> Submission | None:
     )
     if not claimed:
         return None
-    return Submission.objects.select_related("invoice", "company", "dossier").get(pk=submission_id)
+    return Submission.objects.select_related("invoice", "company").get(pk=submission_id)
 
 
 class _RunReport:
@@ -313,7 +314,7 @@ def _run_steps(submission: Submission, report: _RunReport) -> None:
 
     # 2. Authenticate (token + technical account).
     try:
-        client.check_connection()
+        _check_account(client)
     except ChorusError as exc:
         raise _chorus_failure(Step.AUTHENTICATE, exc) from None
     report.add(Step.AUTHENTICATE, Outcome.OK, company.chorus_login)
@@ -344,6 +345,25 @@ def _run_steps(submission: Submission, report: _RunReport) -> None:
 
     # 7. Deposit, exactly once.
     _deposit(client, submission, invoice, report, store_file=new_file)
+
+
+def _check_account(client: ChorusClient) -> None:
+    """Token + technical account, asked of Chorus Pro at most once per
+    CHORUS_ACCOUNT_CHECK_SECONDS per account: a batch of sendings does not put the same
+    question to a rate-limited API for every invoice. Should the account break within that
+    window, the deposit is refused with the same message (the invoice is then final and its
+    sending can be retried once the account is fixed)."""
+    seconds = settings.CHORUS_ACCOUNT_CHECK_SECONDS
+    config = client.settings
+    account = salted_hmac(
+        "chorus-account", f"{config.client_id}\0{config.login}\0{config.password}"
+    ).hexdigest()  # the cache key must not reveal the password
+    key = f"chorus:account-ok:{config.api_base_url}:{account}"
+    if seconds and cache.get(key):
+        return
+    client.check_connection()
+    if seconds:
+        cache.set(key, True, seconds)
 
 
 @dataclass(frozen=True)
