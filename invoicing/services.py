@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -192,7 +192,7 @@ def invoice_finalise(
     with transaction.atomic():
         invoice = (
             Invoice.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("company", "customer", "credited_invoice")
+            .select_related("company", "customer")  # a credit note loads its invoice in clean()
             .get(pk=invoice_id)
         )
         if invoice.is_final:
@@ -248,7 +248,9 @@ def invoice_finalise(
             invoice.buyer_data["siret"] = buyer_siret
         invoice.state = Invoice.State.FINAL
         invoice.finalised_at = timezone.now()
-        invoice.save(update_fields=FINALISED_FIELDS)
+        # The row is locked and was read provisional above: Invoice.save()'s guard, which
+        # reads the state again, would only repeat that.
+        models.Model.save(invoice, update_fields=FINALISED_FIELDS)
         return invoice
 
 
