@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from facturx_export.checks import FacturxCheckError
+from facturx_export.checks import FacturxCheckError, check_xml
 from facturx_export.services import facturx_build, facturx_build_snapshot
 from facturx_export.snapshot import snapshot_from_invoice
 from invoicing.models import Company, VatCategory
@@ -31,6 +31,24 @@ def test_every_broken_rule_is_listed_with_a_plain_explanation(final_invoice):
     message = str(caught.value)
     assert "La raison sociale du vendeur est absente." in message
     assert "IBAN" in message
+
+
+@pytest.mark.parametrize("where", ["process", "thread"])
+def test_the_rules_run_the_same_in_the_child_process_and_in_process(
+    final_invoice, monkeypatch, where
+):
+    monkeypatch.setenv("FACTURX_SCHEMATRON", where)
+    snapshot = snapshot_from_invoice(final_invoice)
+    assert facturx_build_snapshot(snapshot).startswith(b"%PDF")
+
+    broken = dataclasses.replace(snapshot, seller=dataclasses.replace(snapshot.seller, name=""))
+    with pytest.raises(FacturxCheckError) as caught:
+        facturx_build_snapshot(broken)
+    assert "BR-06" in {problem.rule for problem in caught.value.problems}
+
+    with pytest.raises(FacturxCheckError) as caught:  # not an invoice at all
+        check_xml(b'<?xml version="1.0" encoding="UTF-8"?><invoice/>', snapshot)
+    assert "XSD" in {problem.rule for problem in caught.value.problems}
 
 
 def test_exempt_line_of_a_seller_without_vat_number_nor_tax_id_is_blocked(make_invoice, company):
