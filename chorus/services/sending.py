@@ -467,7 +467,9 @@ def _reserve_and_finalise(submission: Submission, report: _RunReport) -> Invoice
                 Step.FINALISE, "invoice_invalid", "; ".join(exc.messages), False
             ) from None
         locked.finalised_here = True
-        locked.save(update_fields=["plan_state", "plan_year", "finalised_here", "updated_at"])
+        # Not updated_at: while a submission runs, its lease tells the sweeper it is alive,
+        # and leaving the indexed columns alone lets PostgreSQL update the row in place.
+        locked.save(update_fields=["plan_state", "plan_year", "finalised_here"])
         report.add(Step.FINALISE, Outcome.OK, _("Facture n° %(n)s") % {"n": final.number})
         report.write()
     submission.plan_state, submission.plan_year = locked.plan_state, locked.plan_year
@@ -538,7 +540,7 @@ def _deposit(
     if store_file:  # kept before it leaves, so that any later run deposits this very file
         marker["facturx_file"] = submission.facturx_file
         marker["facturx_filename"] = submission.facturx_filename
-    Submission.objects.filter(pk=submission.pk).update(**marker, updated_at=timezone.now())
+    Submission.objects.filter(pk=submission.pk).update(**marker)  # not updated_at, as above
     try:
         result = client.deposit_facturx(
             bytes(submission.facturx_file), invoice_number=invoice.number
