@@ -1,12 +1,17 @@
 """End-to-end sending benchmark: N invoices through 2 Celery workers to the Chorus Pro sandbox.
 
     python bench/sending.py [--invoices 1000] [--workers 2] [--lines 10]
+                            [--concurrency 1] [--pool prefork]
 
 Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/chorale_bench,
-recreated) and `redis-server` on the PATH (a private one is started). Prints the sending
-throughput, p50/p95 time from request to deposited, duplicates (must be 0) and the plan count
-(must be N); then, in the same run, the throughput of building the same Factur-X files alone
-with the same number of processes. Target: sending >= 75 % of build-only.
+recreated) and `redis-server` on the PATH (a private one is started). The requests are made
+first, in one transaction (timed apart: in real life they come from the web, spread out);
+the window measured runs from its commit to the last deposit. Prints the sending
+throughput, p50/p95 time from request to deposited, duplicates (must be 0), the plan count
+(must be N) and the CPU each process spent per invoice; then, in the same run, the
+throughput of building the same Factur-X files alone on the same workers (a Celery task
+that reads the invoice and builds it, `bench/build_only.py`), and in a bare process pool.
+Target: sending >= 75 % of build-only on the same workers.
 """
 
 import argparse
