@@ -591,21 +591,42 @@ def _locked(submission: Submission) -> Submission:
 def _record_deposit(
     submission: Submission, flow_number: str, chorus_invoice_id: int | None, report: _RunReport
 ):
+    """Record the deposit and count it, once. This run holds the lease, so the row's plan
+    state is the one it knows: one conditional UPDATE takes the row and records (a run that
+    finds it recorded already stops there)."""
+    known = submission.plan_state
+    counted = Submission.PlanState.COUNTED if known == Submission.PlanState.RESERVED else known
+    now = timezone.now()
     with transaction.atomic():
-        locked = _locked(submission)
-        if locked.status == Submission.Status.DEPOSITED:
+        recorded = (
+            Submission.objects.filter(pk=submission.pk, plan_state=known)
+            .exclude(status=Submission.Status.DEPOSITED)
+            .update(
+                status=Submission.Status.DEPOSITED,
+                error_code="",
+                error_message="",
+                retryable=False,
+                flow_number=flow_number,
+                chorus_invoice_id=chorus_invoice_id,
+                deposit_state=Submission.DepositState.DONE,
+                deposited_at=now,
+                plan_state=counted,
+                lease_until=None,
+                next_attempt_at=None,
+                updated_at=now,
+            )
+        )
+        if recorded:
+            plan.plan_commit(submission)  # the year's count: reserved -> counted
+            report.add(Step.DEPOSIT, Outcome.OK, _("Flux n° %(flow)s") % {"flow": flow_number})
+            report.add(Step.DONE, Outcome.OK, str(SUCCESS_MESSAGE))
+            report.write()
+    if not recorded:
+        if Submission.objects.filter(pk=submission.pk, status=Submission.Status.DEPOSITED).exists():
             return
-        locked.flow_number = flow_number
-        locked.chorus_invoice_id = chorus_invoice_id
-        locked.deposit_state = Submission.DepositState.DONE
-        locked.deposited_at = timezone.now()
-        locked.status = Submission.Status.DEPOSITED
-        locked.lease_until = None
-        plan.plan_commit(locked)
-        locked.save(update_fields=RESULT_FIELDS)
-        report.add(Step.DEPOSIT, Outcome.OK, _("Flux n° %(flow)s") % {"flow": flow_number})
-        report.add(Step.DONE, Outcome.OK, str(SUCCESS_MESSAGE))
-        report.write()
+        # Changed under this run's lease: let a later run record it from the row as it is.
+        raise RuntimeError(f"submission {submission.pk} changed while recording its deposit")
+    submission.status, submission.flow_number = Submission.Status.DEPOSITED, flow_number
     logger.info("submission %s deposited as flow %s", submission.pk, flow_number)
 
 

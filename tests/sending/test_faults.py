@@ -220,3 +220,33 @@ def test_an_invoice_finalised_elsewhere_meanwhile_is_not_sent(
     assert "manuellement" in submission.error_message
     assert sandbox.stats()["flows"] == 0
     assert not PlanYear.objects.filter(dossier=invoice.dossier, used__gt=0).exists()
+
+
+def test_recording_a_deposit_again_neither_counts_nor_reports_twice(
+    invoice, make_invoice, sandbox, chorus_settings, no_enqueue
+):
+    from chorus.services import sending
+
+    submission = request(invoice)
+    sending.submission_send(submission_id=submission.pk)
+    submission.refresh_from_db()
+    lines = submission.report.count()
+
+    for plan_state in (Submission.PlanState.RESERVED, Submission.PlanState.COUNTED):
+        again = Submission.objects.get(pk=submission.pk)
+        again.plan_state = plan_state  # whatever that late run knew
+        sending._record_deposit(again, "CPP-OTHER", None, sending._RunReport(submission.pk))
+
+    submission.refresh_from_db()
+    assert_deposited_once(submission, sandbox)
+    assert submission.flow_number != "CPP-OTHER"
+    assert submission.report.count() == lines
+
+    # A row that is not what the run knows is left for a later run to record.
+    other = request(make_invoice(company=invoice.company, customer=invoice.customer))
+    other.plan_state = Submission.PlanState.RESERVED  # the row still says "none"
+    with pytest.raises(RuntimeError):
+        sending._record_deposit(other, "CPP-X", None, sending._RunReport(other.pk))
+    other.refresh_from_db()
+    assert other.status == Submission.Status.QUEUED and not other.flow_number
+    assert PlanYear.objects.get(dossier=invoice.dossier).used == 1
