@@ -1,16 +1,19 @@
 """End-to-end sending benchmark: N invoices through 2 Celery workers to the Chorus Pro sandbox.
 
     python bench/sending.py [--invoices 1000] [--workers 2] [--lines 10]
-                            [--concurrency 1] [--pool prefork]
+                            [--concurrency 1] [--pool prefork] [--round 250]
 
 Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/chorale_bench,
-recreated) and `redis-server` on the PATH (a private one is started). The requests are made
-first, in one transaction (timed apart: in real life they come from the web, spread out);
-the window measured runs from its commit to the last deposit. Prints the sending
+recreated) and `redis-server` on the PATH (a private one is started). The invoices go in
+rounds (--round, 250): each round's requests are made in one transaction (timed apart: in
+real life they come from the web, spread out), the window runs from its commit to the last
+deposit, then the same invoices are built alone; sending and build-only thus take turns,
+so that the machine's drift weighs on both alike. Prints the sending
 throughput, p50/p95 time from request to deposited, duplicates (must be 0), the plan count
 (must be N) and the CPU each process spent per invoice; then, in the same run, the
 throughput of building the same Factur-X files alone on the same workers (a Celery task
-that reads the invoice and builds it, `bench/build_only.py`), and in a bare process pool.
+that reads the invoice and builds it, `bench/build_only.py`), and, at the end, in a bare
+process pool.
 Target: sending >= 75 % of build-only on the same workers.
 """
 
@@ -128,6 +131,9 @@ def main() -> None:
         help="tasks each worker runs at once (pool processes with prefork)",
     )
     parser.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"])
+    parser.add_argument(
+        "--round", type=int, default=250, help="invoices per round (sending, then build-only)"
+    )
     args = parser.parse_args()
 
     recreate_database()
@@ -219,33 +225,9 @@ def main() -> None:
         )
         for n in range(args.workers)
     ]
-    try:
-        for worker in workers:
-            worker.start()
-        # Requests are the web's work, spread over the day: make them all in one transaction
-        # (timed apart), so that every task reaches the workers when it commits. The window
-        # measured is the workers': from that commit to the last deposit.
-        request_start = time.perf_counter()
-        with transaction.atomic():
-            submissions = [
-                submission_request(invoice_ids=[inv.pk], dossier=dossier, siret=customer.siret)
-                for inv in invoices
-            ]
-            request_elapsed = time.perf_counter() - request_start
-            cpu_before = {
-                "workers": sum(tree_cpu_seconds(w.process.pid) for w in workers),
-                "postgres": postgres_cpu_seconds(),
-                "sandbox": cpu_seconds(sandbox.pid),
-                "redis": cpu_seconds(redis.process.pid),
-                "bench (enqueue, polling)": time.process_time(),
-            }
-            started = time.perf_counter()
-        ids = [s.pk for s in submissions]
-        pending = Submission.objects.filter(dossier=dossier).active()
-        while pending.exists():
-            time.sleep(0.2)
-        elapsed = time.perf_counter() - started
-        cpu_after = {
+
+    def cpu_now() -> dict[str, float]:
+        return {
             "workers": sum(tree_cpu_seconds(w.process.pid) for w in workers),
             "postgres": postgres_cpu_seconds(),
             "sandbox": cpu_seconds(sandbox.pid),
@@ -253,18 +235,51 @@ def main() -> None:
             "bench (enqueue, polling)": time.process_time(),
         }
 
-        # Build-only reference: the same (now final) invoices, built on the same workers.
+    def add(totals: dict[str, float], before: dict[str, float], after: dict[str, float]):
+        for name in before:
+            totals[name] = totals.get(name, 0.0) + after[name] - before[name]
+
+    # The machine's speed drifts over minutes: sending and build-only take turns, round by
+    # round, on a slice of the invoices each, so that drift weighs on both alike.
+    rounds = [invoices[i : i + args.round] for i in range(0, len(invoices), args.round)]
+    elapsed = request_elapsed = build_elapsed = 0.0
+    send_cpu: dict[str, float] = {}
+    build_cpus: dict[str, float] = {}
+    ids = []
+    try:
+        for worker in workers:
+            worker.start()
         counter = redis_client.Redis.from_url(redis.url)
-        build_cpu_before = sum(tree_cpu_seconds(w.process.pid) for w in workers)
-        build_pg_before = postgres_cpu_seconds()
-        build_start = time.perf_counter()
-        for inv in invoices:
-            build_only.delay(inv.pk, redis.url)
-        while int(counter.get("bench:built") or 0) < len(invoices):
-            time.sleep(0.1)
-        build_elapsed = time.perf_counter() - build_start
-        build_cpu = sum(tree_cpu_seconds(w.process.pid) for w in workers) - build_cpu_before
-        build_pg = postgres_cpu_seconds() - build_pg_before
+        for batch in rounds:
+            # Requests are the web's work, spread over the day: made in one transaction
+            # (timed apart), every task reaches the workers when it commits. The window
+            # measured is the workers': from that commit to the last deposit.
+            request_start = time.perf_counter()
+            with transaction.atomic():
+                submissions = [
+                    submission_request(invoice_ids=[inv.pk], dossier=dossier, siret=customer.siret)
+                    for inv in batch
+                ]
+                request_elapsed += time.perf_counter() - request_start
+                before = cpu_now()
+                started = time.perf_counter()
+            ids += [s.pk for s in submissions]
+            pending = Submission.objects.filter(dossier=dossier).active()
+            while pending.exists():
+                time.sleep(0.2)
+            elapsed += time.perf_counter() - started
+            add(send_cpu, before, cpu_now())
+
+            # Build-only reference: the same (now final) invoices, on the same workers.
+            counter.set("bench:built", 0)
+            before = cpu_now()
+            build_start = time.perf_counter()
+            for inv in batch:
+                build_only.delay(inv.pk, redis.url)
+            while int(counter.get("bench:built") or 0) < len(batch):
+                time.sleep(0.1)
+            build_elapsed += time.perf_counter() - build_start
+            add(build_cpus, before, cpu_now())
     finally:
         for worker in workers:
             worker.stop()
@@ -284,7 +299,7 @@ def main() -> None:
     duplicates = sum(1 for count in stats["deposits_by_invoice_number"].values() if count > 1)
     plan_count = PlanYear.objects.get(dossier=dossier).used
     send_rate = len(deposited) / elapsed
-    send_cpu = {name: cpu_after[name] - cpu_before[name] for name in cpu_before}
+    build_cpu, build_pg = build_cpus["workers"], build_cpus["postgres"]
 
     # A second reference, without Celery: the same builds in a bare process pool.
     with multiprocessing.get_context("spawn").Pool(
