@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import requests
@@ -213,7 +214,7 @@ class Engagement:
     service_name: str
     notified_at: str
     state: str
-    amount_ttc: float | None
+    amount_ttc: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -278,9 +279,9 @@ class SupplierInvoice:
     recipient_name: str
     service_code: str
     engagement_number: str
-    amount_ht: float | None
-    amount_ttc: float | None
-    amount_due: float | None
+    amount_ht: Decimal | None
+    amount_ttc: Decimal | None
+    amount_due: Decimal | None
     currency: str
     invoice_type: str
     status_comment: str
@@ -1101,8 +1102,11 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _float_or_none(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+def _amount_or_none(value: Any) -> Decimal | None:
+    # JSON gives amounts as numbers; str() keeps the decimal digits Chorus Pro sent.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return Decimal(str(value))
 
 
 def _structure_summary(item: dict[str, Any]) -> StructureSummary:
@@ -1136,7 +1140,7 @@ def _engagement(item: dict[str, Any]) -> Engagement:
         service_name=str(item.get("libelleServiceExecutant") or ""),
         notified_at=str(item.get("dateNotificationEJ") or ""),
         state=str(item.get("libelleEtatCourantEJ") or ""),
-        amount_ttc=_float_or_none(item.get("montantTotalTtc")),
+        amount_ttc=_amount_or_none(item.get("montantTotalTtc")),
     )
 
 
@@ -1153,9 +1157,9 @@ def _supplier_invoice(item: dict[str, Any]) -> SupplierInvoice:
         recipient_name=str(item.get("designationDestinataire") or ""),
         service_code=str(item.get("codeServiceExecutant") or ""),
         engagement_number=str(item.get("numeroBonCommande") or ""),
-        amount_ht=_float_or_none(item.get("montantHT")),
-        amount_ttc=_float_or_none(item.get("montantTTC")),
-        amount_due=_float_or_none(item.get("montantAPayer")),
+        amount_ht=_amount_or_none(item.get("montantHT")),
+        amount_ttc=_amount_or_none(item.get("montantTTC")),
+        amount_due=_amount_or_none(item.get("montantAPayer")),
         currency=str(item.get("devise") or ""),
         invoice_type=str(item.get("typeFacture") or ""),
         status_comment=str(item.get("commentaireEtatCourant") or ""),
