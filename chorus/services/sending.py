@@ -535,8 +535,10 @@ def _deposit(
             )
     submission.deposit_state = Submission.DepositState.IN_FLIGHT
     submission.deposit_started_at = timezone.now()
-    marker = {"deposit_state": submission.deposit_state}
-    marker["deposit_started_at"] = submission.deposit_started_at
+    marker = {
+        "deposit_state": submission.deposit_state,
+        "deposit_started_at": submission.deposit_started_at,
+    }
     if store_file:  # kept before it leaves, so that any later run deposits this very file
         marker["facturx_file"] = submission.facturx_file
         marker["facturx_filename"] = submission.facturx_filename
