@@ -169,12 +169,7 @@ def context(snapshot: InvoiceSnapshot) -> dict:
         "delivery_date": format_date(snapshot.delivery_date),
         "preceding_date": format_date(snapshot.preceding_date),
         "lines": rows,
-        "vat": vat,
         "summary": summary,
-        "total_ht": format_money(totals.tax_exclusive),
-        "total_tva": format_money(totals.tax_total),
-        "total_ttc": format_money(totals.tax_inclusive),
-        "prepaid": format_money(totals.prepaid) if totals.prepaid else "",
         "due": format_money(totals.due),
     }
 
