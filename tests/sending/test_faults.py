@@ -101,6 +101,24 @@ def test_a_redis_restart_between_request_and_execution_loses_nothing(
     assert_deposited_once(submission, sandbox)
 
 
+def test_a_broker_down_at_request_time_still_queues_the_request(
+    invoice, worker, sandbox, redis_server, caplog
+):
+    worker.stop()
+    redis_server.stop()
+    try:
+        submission = request(invoice)  # the user's request succeeds all the same
+    finally:
+        redis_server.start()
+    worker.start()
+
+    assert submission.status == Submission.Status.QUEUED
+    assert "in on_commit()" in caplog.text  # logged, not raised
+    submission = sweep_until_finished(submission)
+
+    assert_deposited_once(submission, sandbox)
+
+
 def test_the_same_task_delivered_twice_deposits_once(invoice, worker, sandbox):
     submission = request(invoice)
     tasks.send_submission.delay(submission.pk)
