@@ -1,8 +1,10 @@
 """The invoice matrix, built once per session, and one validator run over all its files."""
 
+import fcntl
 import json
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,12 +62,16 @@ def matrix(django_db_setup, django_db_blocker, tmp_path_factory) -> dict[str, Bu
 def _validate(files: list[Path], *extra: str) -> dict[str, dict]:
     assert VALIDATOR.exists(), f"validator not found at {VALIDATOR} (set FACTURX_VALIDATOR)"
     report = files[0].parent / "validator.json"
-    completed = subprocess.run(
-        [str(VALIDATOR), "-q", *extra, "--json", str(report), *map(str, files)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    # Its first run creates its virtualenv: test processes running it at once would each
+    # delete and recreate it under the other, so they take turns.
+    with open(Path(tempfile.gettempdir()) / "chorale-validator.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        completed = subprocess.run(
+            [str(VALIDATOR), "-q", *extra, "--json", str(report), *map(str, files)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     if completed.returncode == 2 or not report.exists():
         pytest.fail(f"validator could not run:\n{completed.stdout}\n{completed.stderr}")
     results = json.loads(report.read_text())["results"]
