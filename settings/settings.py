@@ -70,6 +70,16 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_PREPARED_STATEMENTS", default=True
+):
+    # Parameters bound by the server, and a statement run 5 times on a connection prepared
+    # (parsed and planned once): the worker repeats the same few statements for every
+    # sending. Turn off behind a pooler in transaction mode (PgBouncer without
+    # max_prepared_statements).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=5
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent web + worker processes on the embedded database: wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30

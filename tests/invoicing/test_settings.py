@@ -136,3 +136,18 @@ def test_env_list_splits_on_commas_and_ignores_blanks(monkeypatch):
     monkeypatch.setenv("CHORALE_TEST_HOSTS", " a.example.fr, ,b.example.fr ")
 
     assert env_list("CHORALE_TEST_HOSTS", []) == ["a.example.fr", "b.example.fr"]
+
+
+def _database_options(**env: str) -> str:
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    completed = run_manage("shell", "-c", code, DJANGO_DEBUG="1", **env)
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+def test_postgresql_prepares_statements_unless_turned_off_for_a_pooler():
+    url = {"DATABASE_URL": "postgres://chorale@db.example.fr:5432/chorale"}
+    assert "'prepare_threshold': 5" in _database_options(**url)
+    assert "'server_side_binding': True" in _database_options(**url)
+    off = _database_options(**url, DATABASE_PREPARED_STATEMENTS="false")
+    assert "prepare_threshold" not in off and "server_side_binding" not in off
