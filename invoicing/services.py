@@ -193,13 +193,14 @@ def invoice_finalise(
         invoice = (
             Invoice.objects.select_for_update(of=("self",), no_key=True)
             .select_related("company", "customer")  # a credit note loads its invoice in clean()
+            .prefetch_related("lines")  # kept on the invoice returned, for its Factur-X
             .get(pk=invoice_id)
         )
         if invoice.is_final:
             if not already_final_ok:
                 raise FinalInvoiceError(_("Cette facture est déjà définitive."))
             return invoice
-        if not invoice.lines.exists():
+        if not invoice.lines.all():
             raise ValidationError(_("Une facture sans ligne ne peut pas être rendue définitive."))
         if buyer_reference is not None:
             invoice.buyer_reference = buyer_reference

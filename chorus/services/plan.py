@@ -70,30 +70,30 @@ def plan_reserve(*, submission_id: int) -> Submission:
         .defer("facturx_file")
         .get(pk=submission_id)
     )
-    reserve_locked(submission)
-    submission.save(update_fields=["plan_state", "plan_year", "updated_at"])
+    if submission.plan_state not in {Submission.PlanState.RESERVED, Submission.PlanState.COUNTED}:
+        submission.plan_year = reserve_send(submission.dossier)
+        submission.plan_state = Submission.PlanState.RESERVED
+        submission.save(update_fields=["plan_state", "plan_year", "updated_at"])
     return submission
 
 
-def reserve_locked(submission: Submission) -> None:
-    """`plan_reserve` for a caller whose transaction holds the submission's row lock; the
-    caller saves `plan_state` and `plan_year`. Raises PlanExhausted."""
-    if submission.plan_state in {Submission.PlanState.RESERVED, Submission.PlanState.COUNTED}:
-        return
+def reserve_send(dossier) -> int:
+    """Reserve one send in the dossier's plan of the current year and return that year.
+    Raises PlanExhausted. The caller records the reservation on its submission in the same
+    transaction (so that it is made once)."""
     year = current_year()
-    allowance = submission.dossier.chorus_yearly_allowance
+    allowance = dossier.chorus_yearly_allowance
     # One conditional UPDATE: it takes the row lock, so concurrent reservations of the
     # dossier queue up on it and the allowance is never exceeded.
     room = PlanYear.objects.filter(
-        dossier_id=submission.dossier_id, year=year, used__lt=allowance - F("reserved")
+        dossier_id=dossier.pk, year=year, used__lt=allowance - F("reserved")
     )
     if not room.update(reserved=F("reserved") + 1):
         # Full, or the year's first send: make sure the row exists, then try once more.
-        PlanYear.objects.get_or_create(dossier_id=submission.dossier_id, year=year)
+        PlanYear.objects.get_or_create(dossier_id=dossier.pk, year=year)
         if not room.update(reserved=F("reserved") + 1):
             raise PlanExhausted(allowance)
-    submission.plan_state = Submission.PlanState.RESERVED
-    submission.plan_year = year
+    return year
 
 
 def _move(submission: Submission, to_state: str) -> None:

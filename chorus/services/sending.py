@@ -235,7 +235,7 @@ def _claim(submission_id: int) -> Submission | None:
     )
     if not claimed:
         return None
-    return Submission.objects.select_related("invoice", "company").get(pk=submission_id)
+    return Submission.objects.select_related("invoice", "company", "dossier").get(pk=submission_id)
 
 
 class _RunReport:
@@ -448,10 +448,12 @@ def requirement_message(requirement: str, structure_name: str) -> str:
 
 
 def _reserve_and_finalise(submission: Submission, report: _RunReport) -> Invoice:
+    """Reserve one send and finalise the invoice, in one transaction. This run holds the
+    submission's lease, so its row is as the claim read it; the conditional UPDATE that
+    records the reservation makes sure of it (a row changed meanwhile rolls all back)."""
     with transaction.atomic():
-        locked = _locked(submission)
         try:
-            plan.reserve_locked(locked)
+            year = plan.reserve_send(submission.dossier)
         except plan.PlanExhausted as exc:
             raise _Failure(Step.PLAN, "plan_exhausted", str(exc), False) from None
         try:
@@ -468,13 +470,16 @@ def _reserve_and_finalise(submission: Submission, report: _RunReport) -> Invoice
             raise _Failure(
                 Step.FINALISE, "invoice_invalid", "; ".join(exc.messages), False
             ) from None
-        locked.finalised_here = True
         # Not updated_at: while a submission runs, its lease tells the sweeper it is alive,
         # and leaving the indexed columns alone lets PostgreSQL update the row in place.
-        locked.save(update_fields=["plan_state", "plan_year", "finalised_here"])
+        recorded = Submission.objects.filter(
+            pk=submission.pk, plan_state=submission.plan_state, finalised_here=False
+        ).update(plan_state=Submission.PlanState.RESERVED, plan_year=year, finalised_here=True)
+        if not recorded:
+            raise RuntimeError(f"submission {submission.pk} changed while being finalised")
         report.add(Step.FINALISE, Outcome.OK, _("Facture n° %(n)s") % {"n": final.number})
         report.write()
-    submission.plan_state, submission.plan_year = locked.plan_state, locked.plan_year
+    submission.plan_state, submission.plan_year = Submission.PlanState.RESERVED, year
     submission.finalised_here = True
     submission.invoice = final
     return final
@@ -556,13 +561,17 @@ def _deposit(
             )
             submission.deposit_state = Submission.DepositState.NOT_STARTED
         raise _chorus_failure(Step.DEPOSIT, exc) from None
-    # Chorus Pro has the flow: write its number down before anything else can fail.
     submission.flow_number = result.flow_number
     submission.deposit_state = Submission.DepositState.DONE
-    Submission.objects.filter(pk=submission.pk).update(
-        flow_number=result.flow_number, deposit_state=Submission.DepositState.DONE
-    )
-    _record_deposit(submission, result.flow_number, None, report)
+    try:
+        _record_deposit(submission, result.flow_number, None, report)
+    except Exception:
+        # Chorus Pro has the flow: whatever failed, its number is kept, so that a later run
+        # records this deposit and never makes another.
+        Submission.objects.filter(pk=submission.pk).update(
+            flow_number=result.flow_number, deposit_state=Submission.DepositState.DONE
+        )
+        raise
 
 
 # What the end of a sending writes (never the stored file again).
