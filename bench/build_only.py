@@ -2,6 +2,7 @@
 invoice's Factur-X on the sending workers and throw it away. It is the build-only reference
 of the sending benchmark: same workers, same queue, same database read, nothing else."""
 
+import time
 from functools import lru_cache
 
 import redis
@@ -19,4 +20,6 @@ def _counter(url: str) -> redis.Redis:
 @shared_task(ignore_result=True)
 def build_only(invoice_id: int, counter_url: str) -> None:
     facturx_build(Invoice.objects.select_related("company", "customer").get(pk=invoice_id))
-    _counter(counter_url).incr("bench:built")
+    counter = _counter(counter_url)
+    counter.set("bench:last", time.time())  # the end of the build-only window
+    counter.incr("bench:built")
