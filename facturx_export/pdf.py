@@ -8,6 +8,8 @@ table/line layout):
 - no flexbox; absolute positioning for the header blocks; the lines table has a fixed
   layout with declared column widths, so no min/max-content pass over every cell;
 - every value is formatted once in Python (no template filters per cell);
+- the text font is a Latin cut of DejaVu Sans (facturx_export/fonts.py), which WeasyPrint
+  copies and subsets for every PDF far faster than the full fonts;
 - what is the same on every invoice of a seller (seller block, legal footer) is not laid
   out here: it comes from the seller's cached letterhead (facturx_export/letterhead.py),
   laid under the pages afterwards; the invoice only keeps room for it.
@@ -29,6 +31,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
+from facturx_export.fonts import font_faces_css
 from facturx_export.snapshot import InvoiceSnapshot, Party
 
 if TYPE_CHECKING:
@@ -212,6 +215,7 @@ class _Resources:
         self.font_config = FontConfiguration()
         self.base_url = str(settings.BASE_DIR)
         templates = Path(settings.BASE_DIR) / "templates"
+        self.font_faces = CSS(string=font_faces_css(), font_config=self.font_config)
         self.stylesheet = CSS(filename=str(templates / STYLESHEET), font_config=self.font_config)
         self.letterhead_stylesheet = CSS(
             filename=str(templates / LETTERHEAD_STYLESHEET), font_config=self.font_config
@@ -243,7 +247,7 @@ def render_pdf(snapshot: InvoiceSnapshot, letterhead: Letterhead) -> bytes:
     try:
         html = InvoiceHTML.from_string(render_html(snapshot), resources.base_url)
         return html.write_pdf(
-            stylesheets=[resources.stylesheet, letterhead.geometry],
+            stylesheets=[resources.font_faces, resources.stylesheet, letterhead.geometry],
             font_config=resources.font_config,
             # A plain PDF: what WeasyPrint's pdf/a-3b variant adds (sRGB output intent,
             # XMP, /ID) is added by embed_xml, from the letterhead (~5 % of the render).

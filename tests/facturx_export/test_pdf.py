@@ -1,11 +1,13 @@
-"""The invoice render: parsed with expat, and the HTML parser when expat refuses."""
+"""The invoice render: parsed with expat, and the HTML parser when expat refuses; its text
+font is a Latin cut of DejaVu Sans, with the full font for the other scripts."""
 
 import dataclasses
 import io
 
+import pikepdf
 from pypdf import PdfReader
 
-from facturx_export import pdf
+from facturx_export import fonts, pdf
 from facturx_export.letterhead import letterhead_for
 from tests.facturx_export.test_letterhead import make_snapshot
 
@@ -35,3 +37,34 @@ def test_a_document_the_xml_parser_rejects_is_rendered_by_the_html_parser():
     text = text.replace("\x00", "")
     assert "importé" in text
     assert "Net à payer" in text
+
+
+def _fonts(rendered: bytes) -> set[str]:
+    document = pikepdf.open(io.BytesIO(rendered))
+    return {
+        str(font.BaseFont).split("+", 1)[1]
+        for page in document.pages
+        for font in page.Resources.Font.values()
+    }
+
+
+def test_the_text_is_set_in_the_latin_cut_of_dejavu_sans():
+    snapshot = make_snapshot(n_lines=3)
+    assert _fonts(pdf.render_pdf(snapshot, letterhead_for(snapshot))) == {
+        "DejaVu-Sans-Latin",
+        "DejaVu-Sans-Latin-Bold",
+    }
+    cuts = sorted(path.name for path in (fonts._latin_cut(p) for p in fonts.WEIGHTS.values()))
+    assert cuts[0].startswith("DejaVuSans-Bold-latin-") and cuts[1].startswith("DejaVuSans-latin-")
+
+
+def test_characters_outside_the_latin_cut_take_the_full_font():
+    snapshot = make_snapshot(n_lines=1)
+    label = "Œuvre ½ 2ᵉ étage – Ελληνικά Кириллица"
+    line = dataclasses.replace(snapshot.lines[0], label=label)
+    rendered = pdf.render_pdf(
+        dataclasses.replace(snapshot, lines=(line,)), letterhead_for(snapshot)
+    )
+    assert {"DejaVu-Sans-Latin", "DejaVu-Sans"} <= _fonts(rendered)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(rendered)).pages)
+    assert label in text

@@ -1,0 +1,95 @@
+"""The invoice's text font: DejaVu Sans cut down to the Latin scripts.
+
+WeasyPrint copies the whole file of every font a document uses and subsets it again for
+each PDF it writes: with DejaVu Sans and DejaVu Sans Bold (~1.4 MB together) that is about
+5 % of a ten-line invoice. A cut to the Latin scripts and the usual symbols (~10 times
+smaller) is made once per machine with fontTools, from the installed DejaVu fonts, and kept
+in CHORALE_VAR_DIR. A character outside it (Greek, Cyrillic...) falls back to the full
+DejaVu Sans, next in the stylesheet's font list, so the invoice prints exactly the same.
+Without `fc-match` or DejaVu, the invoice simply uses the full fonts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+from django.conf import settings
+from fontTools import subset
+from fontTools.ttLib import TTFont
+
+logger = logging.getLogger(__name__)
+
+FAMILY = "DejaVu Sans Latin"  # named in templates/facturx_export/invoice.css
+WEIGHTS = {"normal": "DejaVu Sans:style=Book", "bold": "DejaVu Sans:style=Bold"}
+RANGES = [
+    (0x0020, 0x024F),  # Basic Latin, Latin-1, Latin Extended-A and -B
+    (0x02B0, 0x036F),  # modifier letters, combining accents
+    (0x1D00, 0x1DBF),  # phonetic extensions (the "ᵉ" of "2ᵉ")
+    (0x2000, 0x20CF),  # punctuation, superscripts, currencies (€)
+    (0x2100, 0x215F),  # letterlike symbols (№, ™), fractions
+    (0x2212, 0x2212),  # minus sign
+    (0xFB00, 0xFB06),  # Latin ligatures
+]
+CUT_VERSION = "2"  # change to remake the cuts
+
+
+def font_faces_css() -> str:
+    """The @font-face rules of FAMILY, or "" when the cut cannot be made."""
+    rules = []
+    for weight, pattern in WEIGHTS.items():
+        path = _latin_cut(pattern)
+        if path is None:
+            return ""
+        rules.append(
+            f'@font-face {{ font-family: "{FAMILY}"; src: url("{path.as_uri()}"); '
+            f"font-weight: {weight} }}"
+        )
+    return "\n".join(rules)
+
+
+def _installed(pattern: str) -> Path | None:
+    try:
+        found = subprocess.run(
+            ["fc-match", "--format=%{file}", pattern],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = Path(found)
+    # fontconfig answers with a substitute when the font is missing.
+    return path if path.name.startswith("DejaVuSans") and path.is_file() else None
+
+
+def _latin_cut(pattern: str) -> Path | None:
+    source = _installed(pattern)
+    if source is None:
+        logger.warning("%s not found: invoices use the full DejaVu fonts", pattern)
+        return None
+    stat = source.stat()
+    key = hashlib.sha256(
+        f"{source}:{stat.st_size}:{stat.st_mtime_ns}:{CUT_VERSION}".encode()
+    ).hexdigest()[:12]
+    target = Path(settings.VAR_DIR).resolve() / "fonts" / f"{source.stem}-latin-{key}.ttf"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        font = TTFont(source)
+        options = subset.Options()
+        options.layout_features = ["*"]  # kerning, ligatures: the same shaping as before
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        options.hinting = False  # WeasyPrint drops it from the fonts it embeds anyway
+        options.drop_tables += ["FFTM"]  # FontForge timestamps: nothing to subset
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=[c for low, high in RANGES for c in range(low, high + 1)])
+        subsetter.subset(font)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        font.save(partial)
+        os.replace(partial, target)  # atomic: processes starting together agree
+    return target
