@@ -11,6 +11,11 @@ The invoice keeps an empty box where the seller block goes and a bottom margin t
 clears the footer; both sizes are measured from the letterhead's own layout, so a tall
 seller block (trade name, second address line, tax identifier, phone and email) or a
 footer that wraps pushes the invoice content away instead of overlapping it.
+
+The page numbers ("Page 2 / 3") come the same way: per page count, blank pages numbered by
+the invoice stylesheet's own @bottom-right rule, with the invoice's page geometry, are
+rendered once and laid under; the invoice render itself skips the margin box (a page
+layout of its own in WeasyPrint, ~2.5 % of a ten-line invoice).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from facturx_export.snapshot import InvoiceSnapshot, Party
 TEMPLATE = "facturx_export/letterhead.html"
 STYLESHEET = "facturx_export/letterhead.css"
 CACHE_SIZE = 64  # sellers per process
+PAGE_COUNTS_KEPT = 8  # page counts whose numbering each letterhead keeps
 # Space between the invoice content and the footer, and where the page number sits.
 FOOTER_GAP_MM = 3
 PX_PER_MM = 96 / 25.4
@@ -75,17 +81,33 @@ class Letterhead:
         # copy_foreign takes indirect objects only; WeasyPrint writes the intent inline.
         self._output_intent = self._pdf.make_indirect(self._pdf.Root.OutputIntents[0])
         self.geometry: CSS | None = None
+        self._numberings: OrderedDict[int, pikepdf.Pdf] = OrderedDict()
 
     def lay_under(self, pdf: pikepdf.Pdf) -> None:
         """Put page 1 of the letterhead under page 1 of `pdf`, page 2 under the others,
-        and give `pdf` the letterhead's PDF/A output intent (sRGB ICC profile)."""
+        and each page's number under it; give `pdf` the letterhead's PDF/A output intent
+        (sRGB ICC profile)."""
+        numbering = self._numbering(len(pdf.pages))
         with self._lock:
             first = pdf.copy_foreign(self._pdf.pages[0].as_form_xobject())
             others = pdf.copy_foreign(self._pdf.pages[1].as_form_xobject())
+            numbers = [pdf.copy_foreign(page.as_form_xobject()) for page in numbering.pages]
             output_intent = pdf.copy_foreign(self._output_intent)
         pdf.Root.OutputIntents = pikepdf.Array([output_intent])
         for index, page in enumerate(pdf.pages):
             page.add_underlay(first if index == 0 else others)
+            page.add_underlay(numbers[index])
+
+    def _numbering(self, page_count: int) -> pikepdf.Pdf:
+        with self._lock:
+            numbering = self._numberings.get(page_count)
+        if numbering is None:  # rendered outside the lock, like the letterhead itself
+            numbering = pikepdf.open(io.BytesIO(render_numbering(self.geometry, page_count)))
+            with self._lock:
+                numbering = self._numberings.setdefault(page_count, numbering)
+                while len(self._numberings) > PAGE_COUNTS_KEPT:
+                    self._numberings.popitem(last=False)
+        return numbering
 
 
 def context(key: LetterheadKey) -> dict:
@@ -136,6 +158,20 @@ def render(key: LetterheadKey) -> Letterhead:
         font_config=resources.font_config,
     )
     return letterhead
+
+
+def render_numbering(geometry: CSS, page_count: int) -> bytes:
+    """`page_count` blank pages that the invoice stylesheet's @bottom-right rule numbers,
+    with the invoice's page geometry: the numbers land where the invoice would print them."""
+    resources = invoice_pdf.get_resources()
+    breaks = '<div style="page-break-before: always"></div>' * (page_count - 1)
+    html = invoice_pdf.InvoiceHTML.from_string(
+        f"<html><body><div></div>{breaks}</body></html>", resources.base_url
+    )
+    return html.write_pdf(
+        stylesheets=[resources.font_faces, resources.stylesheet, geometry],
+        font_config=resources.font_config,
+    )
 
 
 _cache: OrderedDict[LetterheadKey, Letterhead] = OrderedDict()

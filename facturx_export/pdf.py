@@ -10,9 +10,10 @@ table/line layout):
 - every value is formatted once in Python (no template filters per cell);
 - the text font is a Latin cut of DejaVu Sans (facturx_export/fonts.py), which WeasyPrint
   copies and subsets for every PDF far faster than the full fonts;
-- what is the same on every invoice of a seller (seller block, legal footer) is not laid
-  out here: it comes from the seller's cached letterhead (facturx_export/letterhead.py),
-  laid under the pages afterwards; the invoice only keeps room for it.
+- what is the same on every invoice of a seller (seller block, legal footer, and the page
+  numbers for a page count) is not laid out here: it comes from the seller's cached
+  letterhead (facturx_export/letterhead.py), laid under the pages afterwards; the invoice
+  only keeps room for it.
 """
 
 from __future__ import annotations
@@ -217,6 +218,8 @@ class _Resources:
         templates = Path(settings.BASE_DIR) / "templates"
         self.font_faces = CSS(string=font_faces_css(), font_config=self.font_config)
         self.stylesheet = CSS(filename=str(templates / STYLESHEET), font_config=self.font_config)
+        # The page numbers are laid under with the letterhead (see letterhead.py).
+        self.no_page_numbers = CSS(string="@page { @bottom-right { content: none } }")
         self.letterhead_stylesheet = CSS(
             filename=str(templates / LETTERHEAD_STYLESHEET), font_config=self.font_config
         )
@@ -247,7 +250,12 @@ def render_pdf(snapshot: InvoiceSnapshot, letterhead: Letterhead) -> bytes:
     try:
         html = InvoiceHTML.from_string(render_html(snapshot), resources.base_url)
         return html.write_pdf(
-            stylesheets=[resources.font_faces, resources.stylesheet, letterhead.geometry],
+            stylesheets=[
+                resources.font_faces,
+                resources.stylesheet,
+                letterhead.geometry,
+                resources.no_page_numbers,
+            ],
             font_config=resources.font_config,
             # A plain PDF: what WeasyPrint's pdf/a-3b variant adds (sRGB output intent,
             # XMP, /ID) is added by embed_xml, from the letterhead (~5 % of the render).

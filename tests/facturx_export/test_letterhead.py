@@ -10,6 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from facturx_export import letterhead as letterhead_module
+from facturx_export import pdf as invoice_pdf
 from facturx_export.embed import embed_xml
 from facturx_export.letterhead import letterhead_for
 from facturx_export.pdf import render_pdf
@@ -183,3 +184,36 @@ def test_multi_page_invoice_has_the_footer_and_a_page_number_on_every_page_clear
     # The seller block is on page 1 only.
     assert "Les Caves du Domaine Démo" in pages[0].extract_text()
     assert "Les Caves du Domaine Démo" not in pages[1].extract_text()
+
+
+def test_page_numbers_are_rendered_once_per_page_count_where_the_invoice_prints_them():
+    snapshot = make_snapshot(n_lines=150)
+    letterhead = letterhead_for(snapshot)
+    rendered, _, joined = _build(snapshot)
+    page_count = len(PdfReader(io.BytesIO(joined)).pages)
+    numbering = letterhead._numberings[page_count]
+    _build(make_snapshot(n_lines=151, number="FA2026-00002"))
+    assert letterhead._numberings[page_count] is numbering  # kept for the next invoice
+    # The invoice render itself no longer numbers its pages...
+    assert all(not b[0].startswith("Page") for b in _text_boxes(rendered, 0))
+    # ...and the numbers sit exactly where the invoice's own margin box puts them.
+    resources = invoice_pdf.get_resources()
+    numbered_by_weasyprint = invoice_pdf.InvoiceHTML.from_string(
+        invoice_pdf.render_html(snapshot), resources.base_url
+    ).write_pdf(
+        stylesheets=[resources.font_faces, resources.stylesheet, letterhead.geometry],
+        font_config=resources.font_config,
+    )
+    for index in range(page_count):
+        expected = [b for b in _text_boxes(numbered_by_weasyprint, index) if "Page" in b[0]]
+        laid_under = [b for b in _text_boxes(joined, index) if "Page" in b[0]]
+        assert expected and [b[0] for b in laid_under] == [b[0] for b in expected]
+        assert laid_under[0][1:] == pytest.approx(expected[0][1:], abs=0.01)
+
+
+def test_the_page_numbers_kept_per_letterhead_are_bounded(monkeypatch):
+    monkeypatch.setattr(letterhead_module, "PAGE_COUNTS_KEPT", 2)
+    letterhead = letterhead_for(make_snapshot())
+    for lines in (1, 60, 120):
+        _build(make_snapshot(n_lines=lines))
+    assert len(letterhead._numberings) == 2
