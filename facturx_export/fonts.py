@@ -78,18 +78,26 @@ def _latin_cut(pattern: str) -> Path | None:
     ).hexdigest()[:12]
     target = Path(settings.VAR_DIR).resolve() / "fonts" / f"{source.stem}-latin-{key}.ttf"
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        font = TTFont(source)
-        options = subset.Options()
-        options.layout_features = ["*"]  # kerning, ligatures: the same shaping as before
-        options.name_IDs = ["*"]
-        options.notdef_outline = True
-        options.hinting = False  # WeasyPrint drops it from the fonts it embeds anyway
-        options.drop_tables += ["FFTM"]  # FontForge timestamps: nothing to subset
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=[c for low, high in RANGES for c in range(low, high + 1)])
-        subsetter.subset(font)
-        partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        font.save(partial)
-        os.replace(partial, target)  # atomic: processes starting together agree
+        try:
+            _cut(source, target)
+        except Exception:  # a speed-up only: never a reason not to build an invoice
+            logger.warning("could not cut %s: invoices use the full font", source, exc_info=True)
+            return None
     return target
+
+
+def _cut(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    font = TTFont(source)
+    options = subset.Options()
+    options.layout_features = ["*"]  # kerning, ligatures: the same shaping as before
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    options.hinting = False  # WeasyPrint drops it from the fonts it embeds anyway
+    options.drop_tables += ["FFTM"]  # FontForge timestamps: nothing to subset
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[c for low, high in RANGES for c in range(low, high + 1)])
+    subsetter.subset(font)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    font.save(partial)
+    os.replace(partial, target)  # atomic: processes starting together agree

@@ -68,3 +68,16 @@ def test_characters_outside_the_latin_cut_take_the_full_font():
     assert {"DejaVu-Sans-Latin", "DejaVu-Sans"} <= _fonts(rendered)
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(rendered)).pages)
     assert label in text
+
+
+def test_without_dejavu_or_a_writable_folder_the_invoice_keeps_the_full_fonts(
+    monkeypatch, tmp_path, settings
+):
+    monkeypatch.setattr(fonts, "_installed", lambda pattern: None)
+    assert fonts.font_faces_css() == ""
+    monkeypatch.undo()
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # the cut cannot be written under a file
+    settings.VAR_DIR = blocked
+    assert fonts.font_faces_css() == ""
