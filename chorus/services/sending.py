@@ -450,7 +450,8 @@ def requirement_message(requirement: str, structure_name: str) -> str:
 def _reserve_and_finalise(submission: Submission, report: _RunReport) -> Invoice:
     """Reserve one send and finalise the invoice, in one transaction. This run holds the
     submission's lease, so its row is as the claim read it; the conditional UPDATE that
-    records the reservation makes sure of it (a row changed meanwhile rolls all back)."""
+    records the reservation makes sure of it (another claim or a row changed meanwhile
+    rolls everything back)."""
     with transaction.atomic():
         try:
             year = plan.reserve_send(submission.dossier)
@@ -473,7 +474,11 @@ def _reserve_and_finalise(submission: Submission, report: _RunReport) -> Invoice
         # Not updated_at: while a submission runs, its lease tells the sweeper it is alive,
         # and leaving the indexed columns alone lets PostgreSQL update the row in place.
         recorded = Submission.objects.filter(
-            pk=submission.pk, plan_state=submission.plan_state, finalised_here=False
+            pk=submission.pk,
+            status=Submission.Status.RUNNING,
+            attempts=submission.attempts,  # still this run's claim
+            plan_state=submission.plan_state,
+            finalised_here=False,
         ).update(plan_state=Submission.PlanState.RESERVED, plan_year=year, finalised_here=True)
         if not recorded:
             raise RuntimeError(f"submission {submission.pk} changed while being finalised")
@@ -561,17 +566,15 @@ def _deposit(
             )
             submission.deposit_state = Submission.DepositState.NOT_STARTED
         raise _chorus_failure(Step.DEPOSIT, exc) from None
+    # Chorus Pro has the flow: write its number down before anything else can fail or
+    # wait (the record below may queue on the plan's row), so that a run after a crash
+    # records this deposit and never makes another.
     submission.flow_number = result.flow_number
     submission.deposit_state = Submission.DepositState.DONE
-    try:
-        _record_deposit(submission, result.flow_number, None, report)
-    except Exception:
-        # Chorus Pro has the flow: whatever failed, its number is kept, so that a later run
-        # records this deposit and never makes another.
-        Submission.objects.filter(pk=submission.pk).update(
-            flow_number=result.flow_number, deposit_state=Submission.DepositState.DONE
-        )
-        raise
+    Submission.objects.filter(pk=submission.pk).update(
+        flow_number=result.flow_number, deposit_state=Submission.DepositState.DONE
+    )
+    _record_deposit(submission, result.flow_number, None, report)
 
 
 # What the end of a sending writes (never the stored file again).

@@ -221,6 +221,33 @@ def test_a_crash_right_after_chorus_answers_keeps_the_flow_and_never_deposits_ag
     assert len(calls) == 2
 
 
+def test_a_submission_claimed_again_while_finalising_rolls_back_number_and_plan(
+    invoice, sandbox, chorus_settings, monkeypatch, no_enqueue
+):
+    from django.db.models import F
+
+    from chorus.services import sending
+
+    finalise = sending.invoice_finalise
+
+    def claimed_meanwhile(**kwargs):  # as if another run had taken the submission
+        Submission.objects.filter(pk=submission.pk).update(attempts=F("attempts") + 1)
+        return finalise(**kwargs)
+
+    monkeypatch.setattr(sending, "invoice_finalise", claimed_meanwhile)
+    submission = request(invoice)
+    sending.submission_send(submission_id=submission.pk, final_attempt=True)
+
+    invoice.refresh_from_db()
+    submission.refresh_from_db()
+    assert not invoice.is_final and not invoice.number  # the number was rolled back
+    assert not submission.finalised_here
+    assert submission.status == Submission.Status.FAILED and submission.retryable
+    assert not PlanYear.objects.filter(dossier=invoice.dossier, reserved__gt=0).exists()
+    assert not PlanYear.objects.filter(dossier=invoice.dossier, used__gt=0).exists()
+    assert sandbox.stats()["flows"] == 0
+
+
 def test_an_invoice_finalised_elsewhere_meanwhile_is_not_sent(
     invoice, sandbox, chorus_settings, no_enqueue
 ):
