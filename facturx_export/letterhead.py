@@ -78,10 +78,13 @@ class Letterhead:
         self.bottom_margin = page_height - footer_top + FOOTER_GAP_MM * PX_PER_MM
         self._pdf = pikepdf.open(io.BytesIO(pdf_bytes))
         self._lock = threading.Lock()  # a pikepdf.Pdf is not safe to share between threads
+        # Made once: each as_form_xobject() call adds an object to the cached PDF.
+        self._first, self._others = (page.as_form_xobject() for page in self._pdf.pages[:2])
         # copy_foreign takes indirect objects only; WeasyPrint writes the intent inline.
         self._output_intent = self._pdf.make_indirect(self._pdf.Root.OutputIntents[0])
         self.geometry: CSS | None = None
-        self._numberings: OrderedDict[int, pikepdf.Pdf] = OrderedDict()
+        # Page count -> (the rendered numbering, one form XObject per page of it).
+        self._numberings: OrderedDict[int, tuple[pikepdf.Pdf, list]] = OrderedDict()
 
     def lay_under(self, pdf: pikepdf.Pdf) -> None:
         """Put page 1 of the letterhead under page 1 of `pdf`, page 2 under the others,
@@ -89,24 +92,31 @@ class Letterhead:
         (sRGB ICC profile)."""
         numbering = self._numbering(len(pdf.pages))
         with self._lock:
-            first = pdf.copy_foreign(self._pdf.pages[0].as_form_xobject())
-            others = pdf.copy_foreign(self._pdf.pages[1].as_form_xobject())
-            numbers = [pdf.copy_foreign(page.as_form_xobject()) for page in numbering.pages]
+            first = pdf.copy_foreign(self._first)
+            others = pdf.copy_foreign(self._others)
+            numbers = [pdf.copy_foreign(number) for number in numbering[1]]
             output_intent = pdf.copy_foreign(self._output_intent)
         pdf.Root.OutputIntents = pikepdf.Array([output_intent])
         for index, page in enumerate(pdf.pages):
             page.add_underlay(first if index == 0 else others)
             page.add_underlay(numbers[index])
 
-    def _numbering(self, page_count: int) -> pikepdf.Pdf:
+    def _numbering(self, page_count: int) -> tuple[pikepdf.Pdf, list]:
+        """One form XObject per page printing "Page i / page_count" (with the PDF that owns
+        them), kept for the next invoices."""
         with self._lock:
             numbering = self._numberings.get(page_count)
-        if numbering is None:  # rendered outside the lock, like the letterhead itself
-            numbering = pikepdf.open(io.BytesIO(render_numbering(self.geometry, page_count)))
-            with self._lock:
-                numbering = self._numberings.setdefault(page_count, numbering)
-                while len(self._numberings) > PAGE_COUNTS_KEPT:
-                    self._numberings.popitem(last=False)
+            if numbering is not None:
+                self._numberings.move_to_end(page_count)
+                return numbering
+        # Rendered outside the lock, like the letterhead itself.
+        document = pikepdf.open(io.BytesIO(render_numbering(self.geometry, page_count)))
+        numbering = (document, [page.as_form_xobject() for page in document.pages])
+        with self._lock:
+            numbering = self._numberings.setdefault(page_count, numbering)
+            self._numberings.move_to_end(page_count)
+            while len(self._numberings) > PAGE_COUNTS_KEPT:
+                self._numberings.popitem(last=False)
         return numbering
 
 

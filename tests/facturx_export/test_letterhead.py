@@ -186,14 +186,23 @@ def test_multi_page_invoice_has_the_footer_and_a_page_number_on_every_page_clear
     assert "Les Caves du Domaine Démo" not in pages[1].extract_text()
 
 
-def test_page_numbers_are_rendered_once_per_page_count_where_the_invoice_prints_them():
+def test_page_numbers_are_rendered_once_per_page_count_where_the_invoice_prints_them(
+    monkeypatch,
+):
+    renders = []
+    render = letterhead_module.render_numbering
+    monkeypatch.setattr(
+        letterhead_module,
+        "render_numbering",
+        lambda geometry, count: renders.append(count) or render(geometry, count),
+    )
     snapshot = make_snapshot(n_lines=150)
     letterhead = letterhead_for(snapshot)
     rendered, _, joined = _build(snapshot)
     page_count = len(PdfReader(io.BytesIO(joined)).pages)
-    numbering = letterhead._numberings[page_count]
-    _build(make_snapshot(n_lines=151, number="FA2026-00002"))
-    assert letterhead._numberings[page_count] is numbering  # kept for the next invoice
+    _build(make_snapshot(n_lines=151, number="FA2026-00002"))  # as many pages
+    _build(make_snapshot(n_lines=2, number="FA2026-00003"))
+    assert renders == [page_count, 1]  # each page count once
     # The invoice render itself no longer numbers its pages...
     assert all(not b[0].startswith("Page") for b in _text_boxes(rendered, 0))
     # ...and the numbers sit exactly where the invoice's own margin box puts them.
@@ -217,3 +226,14 @@ def test_the_page_numbers_kept_per_letterhead_are_bounded(monkeypatch):
     for lines in (1, 60, 120):
         _build(make_snapshot(n_lines=lines))
     assert len(letterhead._numberings) == 2
+
+
+def test_building_invoices_does_not_grow_the_cached_letterhead():
+    # Each Page.as_form_xobject() call adds an object to its PDF: made once, not per build.
+    letterhead = letterhead_for(make_snapshot())
+    _build(make_snapshot())
+    numbering = letterhead._numberings[1][0]
+    sizes = len(letterhead._pdf.objects), len(numbering.objects)
+    for number in range(2, 6):
+        _build(make_snapshot(number=f"FA2026-{number:05d}"))
+    assert (len(letterhead._pdf.objects), len(numbering.objects)) == sizes
