@@ -15,8 +15,10 @@ import hashlib
 import logging
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
+import fontTools
 from django.conf import settings
 from fontTools import subset
 from fontTools.ttLib import TTFont
@@ -24,7 +26,11 @@ from fontTools.ttLib import TTFont
 logger = logging.getLogger(__name__)
 
 FAMILY = "DejaVu Sans Latin"  # named in templates/facturx_export/invoice.css
-WEIGHTS = {"normal": "DejaVu Sans:style=Book", "bold": "DejaVu Sans:style=Bold"}
+# CSS weight -> (fontconfig pattern, the file it must find: not a substitute).
+WEIGHTS = {
+    "normal": ("DejaVu Sans:style=Book", "DejaVuSans.ttf"),
+    "bold": ("DejaVu Sans:style=Bold", "DejaVuSans-Bold.ttf"),
+}
 RANGES = [
     (0x0020, 0x024F),  # Basic Latin, Latin-1, Latin Extended-A and -B
     (0x02B0, 0x036F),  # modifier letters, combining accents
@@ -40,8 +46,8 @@ CUT_VERSION = "2"  # change to remake the cuts
 def font_faces_css() -> str:
     """The @font-face rules of FAMILY, or "" when the cut cannot be made."""
     rules = []
-    for weight, pattern in WEIGHTS.items():
-        path = _latin_cut(pattern)
+    for weight, (pattern, file_name) in WEIGHTS.items():
+        path = _latin_cut(pattern, file_name)
         if path is None:
             return ""
         rules.append(
@@ -51,7 +57,7 @@ def font_faces_css() -> str:
     return "\n".join(rules)
 
 
-def _installed(pattern: str) -> Path | None:
+def _installed(pattern: str, file_name: str) -> Path | None:
     try:
         found = subprocess.run(
             ["fc-match", "--format=%{file}", pattern],
@@ -64,17 +70,17 @@ def _installed(pattern: str) -> Path | None:
         return None
     path = Path(found)
     # fontconfig answers with a substitute when the font is missing.
-    return path if path.name.startswith("DejaVuSans") and path.is_file() else None
+    return path if path.name == file_name and path.is_file() else None
 
 
-def _latin_cut(pattern: str) -> Path | None:
-    source = _installed(pattern)
+def _latin_cut(pattern: str, file_name: str) -> Path | None:
+    source = _installed(pattern, file_name)
     if source is None:
         logger.warning("%s not found: invoices use the full DejaVu fonts", pattern)
         return None
     stat = source.stat()
     key = hashlib.sha256(
-        f"{source}:{stat.st_size}:{stat.st_mtime_ns}:{CUT_VERSION}".encode()
+        f"{source}:{stat.st_size}:{stat.st_mtime_ns}:{CUT_VERSION}:{fontTools.version}".encode()
     ).hexdigest()[:12]
     target = Path(settings.VAR_DIR).resolve() / "fonts" / f"{source.stem}-latin-{key}.ttf"
     if not target.exists():
@@ -98,6 +104,9 @@ def _cut(source: Path, target: Path) -> None:
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=[c for low, high in RANGES for c in range(low, high + 1)])
     subsetter.subset(font)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-    font.save(partial)
-    os.replace(partial, target)  # atomic: processes starting together agree
+    partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.tmp")  # hosts may share it
+    try:
+        font.save(partial)
+        os.replace(partial, target)  # atomic: processes starting together agree
+    finally:
+        partial.unlink(missing_ok=True)

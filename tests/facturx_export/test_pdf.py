@@ -54,7 +54,7 @@ def test_the_text_is_set_in_the_latin_cut_of_dejavu_sans():
         "DejaVu-Sans-Latin",
         "DejaVu-Sans-Latin-Bold",
     }
-    cuts = sorted(path.name for path in (fonts._latin_cut(p) for p in fonts.WEIGHTS.values()))
+    cuts = sorted(path.name for path in (fonts._latin_cut(*w) for w in fonts.WEIGHTS.values()))
     assert cuts[0].startswith("DejaVuSans-Bold-latin-") and cuts[1].startswith("DejaVuSans-latin-")
 
 
@@ -73,7 +73,7 @@ def test_characters_outside_the_latin_cut_take_the_full_font():
 def test_without_dejavu_or_a_writable_folder_the_invoice_keeps_the_full_fonts(
     monkeypatch, tmp_path, settings
 ):
-    monkeypatch.setattr(fonts, "_installed", lambda pattern: None)
+    monkeypatch.setattr(fonts, "_installed", lambda pattern, file_name: None)
     assert fonts.font_faces_css() == ""
     monkeypatch.undo()
 
