@@ -5,8 +5,9 @@ table/line layout):
 - the font configuration and the parsed stylesheet are created once per process;
 - our stylesheet replaces WeasyPrint's default HTML stylesheet (~1,000 rules matched
   against every element): the cascade only sees the few rules the invoice uses;
-- no flexbox; absolute positioning for the header blocks; the lines table has a fixed
-  layout with declared column widths, so no min/max-content pass over every cell;
+- no flexbox; the document block floats inside a flow-root header (later lines never
+  meet the float); the lines table has a fixed layout with declared column widths, so
+  no min/max-content pass over every cell;
 - every value is formatted once in Python (no template filters per cell);
 - the text font is a Latin cut of DejaVu Sans (facturx_export/fonts.py), which WeasyPrint
   copies and subsets for every PDF far faster than the full fonts;

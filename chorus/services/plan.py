@@ -105,14 +105,14 @@ def _move(submission: Submission, to_state: str) -> None:
 
 
 def plan_commit(submission: Submission) -> None:
-    """Turn the reservation into a count. Call inside the transaction that records the flow,
-    with the submission's row locked; the caller saves `plan_state`."""
+    """Turn the reservation into a count. Call inside the transaction that records the flow
+    and the submission's new `plan_state` (locked row or conditional UPDATE)."""
     if submission.plan_state == Submission.PlanState.RESERVED:
         _move(submission, Submission.PlanState.COUNTED)
 
 
 def plan_release(submission: Submission) -> None:
-    """Give the reservation back (the invoice was not deposited). Call inside a transaction,
-    with the submission's row locked; the caller saves `plan_state`."""
+    """Give the reservation back (the invoice was not deposited). Call inside the
+    transaction that saves the submission's new `plan_state`, its row locked."""
     if submission.plan_state == Submission.PlanState.RESERVED:
         _move(submission, Submission.PlanState.RELEASED)

@@ -597,8 +597,7 @@ RESULT_FIELDS = [
 def _locked(submission: Submission) -> Submission:
     """The submission's row, locked, without its stored file (heavy, and not needed)."""
     return (
-        Submission.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("dossier")
+        Submission.objects.select_for_update(no_key=True)
         .defer("facturx_file")
         .get(pk=submission.pk)
     )
