@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from invoicing.models import Invoice
+from invoicing.models import Invoice, NumberingCounter
 from tests.factories import BUYER_SIRET, SELLER_SIRET
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +100,29 @@ def test_credit_note_of_an_invoice_in_the_file_needs_finalise(company, customer,
     with pytest.raises(CommandError, match="credited_invoice : .*--finalise"):
         call_command("import_invoices", _write(tmp_path, GOOD))
     assert Invoice.objects.count() == 0
+
+
+def test_import_finalise_refuses_an_invoice_that_fails_the_preflight(company, customer, tmp_path):
+    type(company).objects.filter(pk=company.pk).update(iban="")
+    with pytest.raises(CommandError) as refused:
+        call_command("import_invoices", _write(tmp_path, GOOD), "--finalise")
+    assert "IBAN" in str(refused.value) and "Rien n'a été importé" in str(refused.value)
+    assert not Invoice.objects.exists()
+    assert not NumberingCounter.objects.filter(last_number__gt=0).exists()
+
+
+def test_export_of_a_final_invoice_whose_text_the_xml_cannot_carry_says_so(
+    final_invoice, tmp_path, capsys
+):
+    from django.db import connection
+
+    # Stored before entry refused such characters; the ORM guards final rows, so the test
+    # writes it as an older version's data would be.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE invoicing_invoiceline SET label = %s WHERE invoice_id = %s",
+            ["Conseil\x01", final_invoice.pk],
+        )
+    with pytest.raises(CommandError, match="refusée"):
+        call_command("export_facturx", "--invoice", final_invoice.number, "--out", str(tmp_path))
+    assert "corrigez-la par un avoir" in capsys.readouterr().err
