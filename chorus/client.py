@@ -798,6 +798,8 @@ class ChorusClient:
                 self._backoff(attempt, path, type(exc).__name__, None)
                 continue
             status = response.status_code
+            if 300 <= status < 400:
+                raise self._redirected(f"{method} {path}", response)
             transient = status == 429 or status >= 500
             if not transient:
                 return response
@@ -827,6 +829,9 @@ class ChorusClient:
             data=payload,
             headers=headers,
             timeout=self.settings.timeout,
+            # Never follow: requests would resend cpro-account (and, to the same host, the
+            # bearer token) to wherever the Location points. A 3xx is an error (_redirected).
+            allow_redirects=False,
         )
         logger.debug(
             "chorus: %s %s -> HTTP %s in %.0f ms",
@@ -952,7 +957,10 @@ class ChorusClient:
             last = attempt == attempts - 1
             try:
                 response = self._session.post(
-                    self.settings.token_url, data=form, timeout=self.settings.timeout
+                    self.settings.token_url,
+                    data=form,
+                    timeout=self.settings.timeout,
+                    allow_redirects=False,  # a 307/308 would resend the client secret
                 )
             except requests.RequestException as exc:
                 if last:
@@ -961,6 +969,8 @@ class ChorusClient:
                 self._backoff(attempt, "token", type(exc).__name__, None)
                 continue
             status = response.status_code
+            if 300 <= status < 400:
+                raise self._redirected("token", response)
             if status == 429 or status >= 500:
                 if last:
                     code = "rate_limited" if status == 429 else "platform_error"
@@ -994,6 +1004,15 @@ class ChorusClient:
         return token, float(expires_in)
 
     # --- hygiene ---------------------------------------------------------------------------
+
+    def _redirected(self, what: str, response: requests.Response) -> ChorusError:
+        """A 3xx answer, never followed: the configured URL is wrong (or answered by
+        something else than Chorus Pro). Nothing was done, so a deposit can be sent again."""
+        location = self._scrub(response.headers.get("Location", ""))[:200]
+        status = response.status_code
+        return chorus_error(
+            "redirected", f"{what}: HTTP {status} to {location!r}", http_status=status
+        )
 
     def _check_settings(self) -> None:
         s = self.settings

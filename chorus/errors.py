@@ -151,6 +151,13 @@ ERROR_CATALOGUE: dict[str, ErrorSpec] = {
         "Cette opération n'existe pas sur Chorus Pro (adresse inconnue). Vérifiez l'URL de "
         "l'API Chorus Pro dans la configuration du serveur.",
     ),
+    "redirected": ErrorSpec(
+        False,
+        "Chorus Pro a répondu par une redirection (code HTTP {status}) vers une autre "
+        "adresse ; l'application ne la suit pas, pour ne jamais y envoyer les identifiants. "
+        "Vérifiez les URL de l'API et d'authentification Chorus Pro dans la configuration du "
+        "serveur (https, nom d'hôte exact).",
+    ),
     "unexpected_http_status": ErrorSpec(
         False,
         "Chorus Pro a répondu de façon inattendue (code HTTP {status}). Contactez le support "

@@ -15,6 +15,7 @@ from chorus.services import plan
 from chorus.services.connection import client_for
 from chorus.services.sending import buyer_structure
 from invoicing.models import Company, Dossier, Invoice
+from invoicing.selectors import clamp_day
 
 
 def submission_queryset(dossier: Dossier) -> QuerySet[Submission]:
@@ -66,7 +67,8 @@ class SubmissionFilters:
 
 
 def _start_of(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    # clamp_day: `?date_to=9999-12-31` means "no end", not an overflow.
+    return timezone.make_aware(datetime.datetime.combine(clamp_day(day), datetime.time.min))
 
 
 def submission_search(dossier: Dossier, filters: SubmissionFilters) -> QuerySet[Submission]:
@@ -79,7 +81,8 @@ def submission_search(dossier: Dossier, filters: SubmissionFilters) -> QuerySet[
     if filters.date_from:
         qs = qs.filter(created_at__gte=_start_of(filters.date_from))
     if filters.date_to:
-        qs = qs.filter(created_at__lt=_start_of(filters.date_to + datetime.timedelta(days=1)))
+        next_day = clamp_day(filters.date_to) + datetime.timedelta(days=1)
+        qs = qs.filter(created_at__lt=_start_of(next_day))
     return qs.order_by("-created_at", "-id")
 
 

@@ -166,6 +166,7 @@ def render(key: LetterheadKey) -> Letterhead:
             f".seller {{ height: {letterhead.seller_height:.3f}px; min-height: 0 }}\n"
         ),
         font_config=resources.font_config,
+        url_fetcher=resources.url_fetcher,
     )
     return letterhead
 

@@ -31,8 +31,8 @@ from django.conf import settings
 from django.template.loader import get_template
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher
 
+from facturx_export.fetcher import url_fetcher
 from facturx_export.fonts import font_faces_css
 from facturx_export.snapshot import InvoiceSnapshot, Party
 
@@ -201,11 +201,11 @@ class InvoiceHTML(HTML):
             root = ElementTree.fromstring(text)  # noqa: S314
         except ElementTree.ParseError:
             stats["html_parser_fallbacks"] += 1
-            return cls(string=text, base_url=base_url)
+            return cls(string=text, base_url=base_url, url_fetcher=url_fetcher())
         # What HTML.__init__ sets up after parsing (WeasyPrint 70).
         html = cls.__new__(cls)
         html.base_url = base_url
-        html.url_fetcher = URLFetcher()
+        html.url_fetcher = url_fetcher()  # our own files only (facturx_export/fetcher.py)
         html.media_type = "print"
         html.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
         html.etree_element = html.wrapper_element.etree_element
@@ -215,14 +215,23 @@ class InvoiceHTML(HTML):
 class _Resources:
     def __init__(self):
         self.font_config = FontConfiguration()
+        self.url_fetcher = fetcher = url_fetcher()
         self.base_url = str(settings.BASE_DIR)
         templates = Path(settings.BASE_DIR) / "templates"
-        self.font_faces = CSS(string=font_faces_css(), font_config=self.font_config)
-        self.stylesheet = CSS(filename=str(templates / STYLESHEET), font_config=self.font_config)
+        self.font_faces = CSS(
+            string=font_faces_css(), font_config=self.font_config, url_fetcher=fetcher
+        )
+        self.stylesheet = CSS(
+            filename=str(templates / STYLESHEET), font_config=self.font_config, url_fetcher=fetcher
+        )
         # The page numbers are laid under with the letterhead (see letterhead.py).
-        self.no_page_numbers = CSS(string="@page { @bottom-right { content: none } }")
+        self.no_page_numbers = CSS(
+            string="@page { @bottom-right { content: none } }", url_fetcher=fetcher
+        )
         self.letterhead_stylesheet = CSS(
-            filename=str(templates / LETTERHEAD_STYLESHEET), font_config=self.font_config
+            filename=str(templates / LETTERHEAD_STYLESHEET),
+            font_config=self.font_config,
+            url_fetcher=fetcher,
         )
 
 

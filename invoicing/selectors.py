@@ -95,7 +95,7 @@ def invoice_search(dossier: Dossier, filters: InvoiceFilters) -> QuerySet[Invoic
             provisional &= Q(created_at__gte=_start_of(filters.date_from))
         if filters.date_to:
             final &= Q(issue_date__lte=filters.date_to)
-            provisional &= Q(created_at__lt=_start_of(filters.date_to + datetime.timedelta(1)))
+            provisional &= Q(created_at__lt=_start_of_next(filters.date_to))
         qs = qs.filter(final | provisional)
     q = filters.q.strip()
     if q:
@@ -106,8 +106,24 @@ def invoice_search(dossier: Dossier, filters: InvoiceFilters) -> QuerySet[Invoic
     return qs.order_by("-created_at", "-id")
 
 
+# A period bound outside these days means "no bound" for a timestamp: one day of margin keeps
+# midnight, the next day and their conversion to UTC (any offset) inside datetime's range, so
+# `?au=9999-12-31` or `?du=0001-01-01` filter normally instead of overflowing.
+FIRST_DAY = datetime.date.min + datetime.timedelta(days=1)
+LAST_DAY = datetime.date.max - datetime.timedelta(days=2)
+
+
+def clamp_day(day: datetime.date) -> datetime.date:
+    """A filter date brought inside the range where its timestamps can be computed."""
+    return min(max(day, FIRST_DAY), LAST_DAY)
+
+
 def _start_of(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    return timezone.make_aware(datetime.datetime.combine(clamp_day(day), datetime.time.min))
+
+
+def _start_of_next(day: datetime.date) -> datetime.datetime:
+    return _start_of(clamp_day(day) + datetime.timedelta(days=1))
 
 
 def encode_cursor(invoice: Invoice) -> str:
@@ -116,12 +132,20 @@ def encode_cursor(invoice: Invoice) -> str:
 
 
 def decode_cursor(token: str) -> tuple[datetime.datetime, int] | None:
+    """The (created_at, id) of a cursor, or None for anything encode_cursor cannot have made
+    (a hand-edited URL is ignored, never an error): an aware time that stays in range in UTC,
+    a positive 64-bit id."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         stamp, pk = raw.split("|")
-        return datetime.datetime.fromisoformat(stamp), int(pk)
-    except (ValueError, UnicodeDecodeError):
+        when = datetime.datetime.fromisoformat(stamp)
+        if when.tzinfo is None or not FIRST_DAY <= when.date() <= LAST_DAY:
+            return None
+        when = when.astimezone(datetime.UTC)
+        key = int(pk)
+    except (ValueError, UnicodeDecodeError, OverflowError):
         return None
+    return (when, key) if 0 < key < 2**63 else None
 
 
 @dataclass

@@ -1,14 +1,35 @@
 import gc
 import os
+import tempfile
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_process_init, worker_ready
+from celery.signals import (
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.settings")
 
 app = Celery("chorale")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def use_var_dir_for_temporary_files(**kwargs) -> None:
+    """On the file-system broker, kombu moves every message it reads into the temporary
+    directory, reads it there and deletes it (store_processed off): keep those files under
+    CHORALE_VAR_DIR like the rest of the broker, not in a shared /tmp. Set before the pool
+    starts, so that its processes inherit it."""
+    from django.conf import settings
+
+    if not str(app.conf.broker_url).startswith("filesystem"):
+        return
+    settings.WORKER_TMP_DIR.mkdir(parents=True, exist_ok=True)
+    tempfile.tempdir = str(settings.WORKER_TMP_DIR)
 
 
 @worker_process_init.connect  # each process of a prefork pool

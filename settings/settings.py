@@ -36,6 +36,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise: static files (an SVG can hold a script) get the policy too.
+    "settings.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -91,6 +93,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -121,15 +124,23 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # Background work: Redis in production; a broker that needs no server (files) by default.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {
-        "data_folder_in": str(VAR_DIR / "broker"),
-        "data_folder_out": str(VAR_DIR / "broker"),
+# kombu's file-system transport defaults to folders relative to the current directory
+# (./control for its exchange tables, ./processed): every folder it knows is set here, under
+# the var dir. It also moves each message it reads into the temporary directory: a worker on
+# this broker uses WORKER_TMP_DIR for that (settings/celery.py).
+BROKER_DIR = VAR_DIR / "broker"
+WORKER_TMP_DIR = VAR_DIR / "tmp"
+if CELERY_BROKER_URL.startswith("filesystem"):
+    BROKER_DIR.mkdir(exist_ok=True)  # kombu reads and writes it, never creates it
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR),
+        "data_folder_out": str(BROKER_DIR),
+        "control_folder": str(BROKER_DIR / "control"),
+        "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
     }
-    if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": 3600}
-)
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ACKS_LATE = True
 # Database connections outlive tasks (see settings/celery.py): Celery closes them only this often.
 CELERY_DB_REUSE_MAX = 1000
