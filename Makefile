@@ -35,6 +35,7 @@ format: install
 bench: install
 	$(BIN)/python bench/facturx.py
 	$(BIN)/python bench/sending.py
+	$(BIN)/python bench/preflight.py
 
 clean:
 	rm -rf $(VENV) var
