@@ -88,6 +88,9 @@ class Submission(models.Model):
     # A worker holds the submission until lease_until; another may take over after it.
     lease_until = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The pre-flight that passed at request time: the worker checks again only if the
+    # invoice changed since (invoicing.preflight.ensure_sendable).
+    preflight_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     facturx_file = models.BinaryField(null=True, blank=True, editable=False)
     facturx_filename = models.CharField(max_length=200, blank=True)
     flow_number = models.CharField(

@@ -22,8 +22,14 @@ from chorus.forms import SendForm, SubmissionFilterForm
 from chorus.models import Submission
 from chorus.services import plan
 from chorus.services.connection import client_for
-from chorus.services.sending import SUCCESS_MESSAGE, SendRefused, submission_request
+from chorus.services.sending import (
+    SUCCESS_MESSAGE,
+    SendRefused,
+    final_invoice_message,
+    submission_request,
+)
 from chorus.services.sending import submission_retry as retry_service
+from invoicing import links
 from invoicing.models import Company, Invoice
 from invoicing.workspace import admin_required, workspace_required
 
@@ -55,6 +61,8 @@ def _initial(invoice: Invoice) -> dict:
 
 
 def _dialog(request, invoice, form, *, refusal="", check=None, status=200) -> HttpResponse:
+    if invoice.is_final and not refusal:  # said at once, not after the click (seed §5)
+        refusal = final_invoice_message()
     return render(
         request,
         "chorus/send.html",
@@ -65,6 +73,8 @@ def _dialog(request, invoice, form, *, refusal="", check=None, status=200) -> Ht
             "check": check,
             "plan_warning": plan.plan_warning(request.workspace.dossier),
             "check_url": reverse("chorus:siret_check", args=(invoice.pk,)),
+            "download_url": links.facturx_download_url(invoice),
+            "pdf_url": links.pdf_download_url(invoice),
         },
         status=status,
     )
@@ -217,6 +227,18 @@ CSV_HEADER = [
 ]
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection"):
+# a customer named `=HYPERLINK(...)` would become a live link. Every cell of this export is
+# text (names, numbers, statuses, messages from Chorus Pro), so each gets the quote prefix;
+# an amount, if one is ever exported, is a number we write and must not go through this.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    """A text cell that a spreadsheet shows as typed, never evaluates."""
+    return f"'{value}" if value.startswith(FORMULA_TRIGGERS) else value
+
+
 def _when(value) -> str:
     return timezone.localtime(value).strftime("%d/%m/%Y %H:%M") if value else ""
 
@@ -233,19 +255,18 @@ def submission_list(request: HttpRequest) -> HttpResponse:
         writer = csv.writer(response, delimiter=";")
         writer.writerow(CSV_HEADER)
         for s in qs.iterator(chunk_size=500):
-            writer.writerow(
-                [
-                    s.invoice.number or _("(provisoire)"),
-                    s.invoice.customer.name,
-                    s.company.name,
-                    _when(s.created_at),
-                    _when(s.deposited_at),
-                    s.get_status_display(),
-                    s.chorus_status,
-                    s.flow_number,
-                    s.error_message,
-                ]
-            )
+            cells = [
+                s.invoice.number or _("(provisoire)"),
+                s.invoice.customer.name,
+                s.company.name,
+                _when(s.created_at),
+                _when(s.deposited_at),
+                s.get_status_display(),
+                s.chorus_status,
+                s.flow_number,
+                s.error_message,
+            ]
+            writer.writerow([csv_text(str(cell)) for cell in cells])
         return response
     rows = list(qs[:200])
     query = request.GET.copy()

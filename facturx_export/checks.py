@@ -72,7 +72,9 @@ RULE_HELP = {
 class Problem:
     rule: str
     message: str
-    location: str = ""
+    location: str = ""  # where in the XML
+    field: str = ""  # where to fix it: "note", "company.iban", "customer.siret", "lines"...
+    line: int | None = None  # the invoice line to fix (its position)
 
     def __str__(self) -> str:
         where = f" ({self.location})" if self.location else ""
@@ -263,13 +265,16 @@ def business_problems(snapshot: InvoiceSnapshot) -> list[Problem]:
     if not snapshot.number:
         problems.append(Problem("CHORALE-01", "La facture n'a pas de numéro : finalisez-la."))
     if not snapshot.seller.siret and not snapshot.seller.siren:
-        problems.append(Problem("CHORALE-02", "Le SIRET du vendeur est absent."))
-    if not snapshot.iban:
+        problems.append(
+            Problem("CHORALE-02", "Le SIRET du vendeur est absent.", field="company.siret")
+        )
+    if not snapshot.iban and not snapshot.is_credit_note:  # a credit note pays nothing in
         problems.append(
             Problem(
                 "CHORALE-03",
                 "Aucun IBAN pour le vendeur : Chorus Pro exige un moyen de paiement (BT-81) "
                 "par virement avec IBAN. Renseignez l'IBAN dans la fiche de l'entreprise.",
+                field="company.iban",
             )
         )
     for line in snapshot.lines:
@@ -279,6 +284,7 @@ def business_problems(snapshot: InvoiceSnapshot) -> list[Problem]:
                     "CHORALE-04",
                     f"Ligne {line.position} : la quantité {line.quantity} a plus de 4 décimales "
                     "(maximum accepté par Chorus Pro).",
+                    line=line.position,
                 )
             )
     if snapshot.is_credit_note:

@@ -203,3 +203,24 @@ def embed_xml(
         fix_metadata_version=False,
     )
     return out.getvalue()
+
+
+_FX_XMP_START = b'  <rdf:Description rdf:about="" xmlns:fx='
+_XMP_END = b" </rdf:RDF>"
+
+
+def without_xml(facturx_bytes: bytes) -> bytes:
+    """The same invoice as a plain PDF/A-3b: no factur-x.xml attached, no Factur-X
+    metadata (for a manual deposit on a portal that wants a PDF)."""
+    pdf = pikepdf.open(io.BytesIO(facturx_bytes))
+    del pdf.Root.Names
+    del pdf.Root.AF
+    xmp = pdf.Root.Metadata.read_bytes()
+    start, end = xmp.index(_FX_XMP_START), xmp.index(_XMP_END)
+    metadata = pdf.make_stream(xmp[:start] + xmp[end:])
+    metadata.Type = Name.Metadata
+    metadata.Subtype = Name.XML
+    pdf.Root.Metadata = metadata
+    out = io.BytesIO()
+    pdf.save(out, deterministic_id=True, fix_metadata_version=False)
+    return out.getvalue()

@@ -7,21 +7,26 @@ smaller) is made once per machine with fontTools, from the installed DejaVu font
 in CHORALE_VAR_DIR. A character outside it (Greek, Cyrillic...) falls back to the full
 DejaVu Sans, next in the stylesheet's font list, so the invoice prints exactly the same.
 Without `fc-match` or DejaVu, the invoice simply uses the full fonts.
+
+`undrawable` says which characters of a text none of the invoice's fonts can draw (they
+would print as empty boxes, which PDF/A forbids): the entry screens refuse them.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
 import subprocess
+import unicodedata
 import uuid
 from pathlib import Path
 
 import fontTools
 from django.conf import settings
 from fontTools import subset
-from fontTools.ttLib import TTFont
+from fontTools.ttLib import TTCollection, TTFont
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +46,13 @@ RANGES = [
     (0xFB00, 0xFB06),  # Latin ligatures
 ]
 CUT_VERSION = "2"  # change to remake the cuts
+# Every font the invoice's text may be set in (templates/facturx_export/*.css name their
+# families): DejaVu Sans for Latin, Greek, Cyrillic, Arabic and Hebrew, WenQuanYi Micro Hei
+# for Chinese, Japanese and Korean (Debian packages fonts-dejavu-core, fonts-wqy-microhei).
+TEXT_FONTS = [
+    *WEIGHTS.values(),
+    ("WenQuanYi Micro Hei", "wqy-microhei.ttc"),
+]
 
 
 def font_faces_css() -> str:
@@ -55,6 +67,41 @@ def font_faces_css() -> str:
             f"font-weight: {weight} }}"
         )
     return "\n".join(rules)
+
+
+def undrawable(text: str) -> list[str]:
+    """The characters of `text` (each once, in order) that no invoice font can draw.
+    Spaces and invisible format characters (direction marks...) draw nothing and pass."""
+    covered = covered_codepoints()
+    if not covered:
+        return []
+    return [
+        char
+        for char in dict.fromkeys(text)
+        if ord(char) not in covered and not char.isspace() and unicodedata.category(char) != "Cf"
+    ]
+
+
+@functools.cache
+def covered_codepoints() -> frozenset[int]:
+    """The characters the invoice's fonts cover, read once per process from their cmaps
+    (about 50 ms). Empty, with an error logged, when none of the fonts is installed:
+    nothing is refused then, as the machine is not set up to print invoices at all."""
+    covered: set[int] = set()
+    for pattern, file_name in TEXT_FONTS:
+        path = _installed(pattern, file_name)
+        if path is None:
+            logger.warning("font %s not installed: its characters are refused", pattern)
+            continue
+        if path.suffix == ".ttc":
+            fonts = TTCollection(path, lazy=True).fonts
+        else:
+            fonts = [TTFont(path, lazy=True)]
+        for font in fonts:
+            covered.update(font.getBestCmap() or {})
+    if not covered:
+        logger.error("none of the invoice fonts is installed (fonts-dejavu-core...)")
+    return frozenset(covered)
 
 
 def _installed(pattern: str, file_name: str) -> Path | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from facturx_export.checks import FacturxCheckError, Problem, check_xml, start_rules
-from facturx_export.embed import embed_xml
+from facturx_export.embed import embed_xml, without_xml
 from facturx_export.letterhead import letterhead_for
 from facturx_export.pdf import render_pdf
 from facturx_export.snapshot import Flavour, InvoiceSnapshot, Profile, snapshot_from_invoice
@@ -25,6 +25,7 @@ __all__ = [
     "facturx_build",
     "facturx_build_snapshot",
     "facturx_filename",
+    "facturx_plain_pdf",
     "facturx_xml",
 ]
 
@@ -60,13 +61,19 @@ def facturx_build(
     return facturx_build_snapshot(snapshot_from_invoice(invoice, profile=profile, flavour=flavour))
 
 
+def facturx_plain_pdf(invoice) -> bytes:
+    """The invoice as a plain PDF (the Factur-X without its XML), checked the same way."""
+    return without_xml(facturx_build(invoice))
+
+
 def facturx_xml(invoice, *, flavour: Flavour | str = Flavour.CHORUS) -> bytes:
     """The factur-x.xml alone (not checked)."""
     return build_xml(snapshot_from_invoice(invoice, flavour=flavour))
 
 
-def facturx_filename(invoice) -> str:
-    """e.g. "Facture_FA2026-00001.pdf" / "Avoir_AV2026-00003.pdf" (safe on every OS)."""
+def facturx_filename(invoice, *, suffix: str = "") -> str:
+    """e.g. "Facture_FA2026-00001.pdf" / "Avoir_AV2026-00003.pdf" (safe on every OS);
+    `suffix` tells another form of the same invoice apart ("_pdf")."""
     kind = "Avoir" if invoice.is_credit_note else "Facture"
     number = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number or f"provisoire-{invoice.pk}")
-    return f"{kind}_{number}.pdf"
+    return f"{kind}_{number}{suffix}.pdf"

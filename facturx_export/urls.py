@@ -6,4 +6,5 @@ app_name = "facturx_export"
 
 urlpatterns = [
     path("<int:invoice_id>/", views.download, name="download"),
+    path("<int:invoice_id>/pdf/", views.download_pdf, name="download_pdf"),
 ]

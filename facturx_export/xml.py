@@ -226,7 +226,14 @@ def build_xml_tree(snapshot: InvoiceSnapshot) -> etree._Element:
     settlement = _SE(transaction, _RAM + "ApplicableHeaderTradeSettlement")
     _text(settlement, _RAM + "InvoiceCurrencyCode", snapshot.currency)
     means = _SE(settlement, _RAM + "SpecifiedTradeSettlementPaymentMeans")  # BG-16, BT-81
-    if snapshot.iban:
+    if snapshot.is_credit_note:
+        # Always a BT-81, as Chorus Pro wants (fr-2026-data.md §6): the refund by credit
+        # transfer, with the seller's account only if it was entered (BR-50 then).
+        _text(means, _RAM + "TypeCode", PAYMENT_MEANS_TRANSFER)
+        if snapshot.iban:
+            account = _SE(means, _RAM + "PayeePartyCreditorFinancialAccount")
+            _text(account, _RAM + "IBANID", snapshot.iban.replace(" ", ""))  # BT-84
+    elif snapshot.iban:
         _text(means, _RAM + "TypeCode", PAYMENT_MEANS_SEPA_TRANSFER)
         account = _SE(means, _RAM + "PayeePartyCreditorFinancialAccount")
         _text(account, _RAM + "IBANID", snapshot.iban.replace(" ", ""))  # BT-84

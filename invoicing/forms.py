@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from invoicing import validators
 from invoicing.models import Article, Company, Customer, Dossier, Invoice, Unit, VatCategory
 from invoicing.services import LineInput
+from invoicing.text import validate_invoice_text
 
 
 class SecretField(forms.CharField):
@@ -284,7 +285,9 @@ class InvoiceLineForm(forms.Form):
     """One row of the entry grid. A row left blank is ignored."""
 
     article = forms.CharField(label=_("Article"), required=False, max_length=30)
-    label = forms.CharField(label=_("Libellé court"), max_length=500)
+    label = forms.CharField(
+        label=_("Libellé court"), max_length=500, validators=[validate_invoice_text]
+    )
     unit = forms.ChoiceField(label=_("Unité"), choices=Unit.choices, initial=Unit.PIECE)
     quantity = forms.DecimalField(
         label=_("Quantité"), max_digits=15, decimal_places=4, localize=True
@@ -306,7 +309,11 @@ class InvoiceLineForm(forms.Form):
         widget=forms.HiddenInput,
     )
     exemption_reason = forms.CharField(
-        label=_("Motif d'exonération"), required=False, max_length=200, widget=forms.HiddenInput
+        label=_("Motif d'exonération"),
+        required=False,
+        max_length=200,
+        widget=forms.HiddenInput,
+        validators=[validate_invoice_text],
     )
 
     def __init__(self, *args, dossier: Dossier, **kwargs):

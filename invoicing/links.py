@@ -12,6 +12,7 @@ from invoicing.models import Invoice
 CHORUS_SEND = "chorus:send"  # args: (invoice.pk,)
 CHORUS_SEND_SELECTION = "chorus:send_selection"  # POST invoice=<pk> (several = refusal)
 FACTURX_DOWNLOAD_NAMES = ("facturx_export:download", "facturx_download")
+PDF_DOWNLOAD = "facturx_export:download_pdf"
 
 
 def optional_reverse(name: str, *args) -> str:
@@ -35,3 +36,7 @@ def facturx_download_url(invoice: Invoice) -> str:
         if url:
             return url
     return f"/factur-x/{invoice.pk}/"
+
+
+def pdf_download_url(invoice: Invoice) -> str:
+    return optional_reverse(PDF_DOWNLOAD, invoice.pk)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from invoicing import validators
 from invoicing.crypto import EncryptedTextField
+from invoicing.text import validate_invoice_text
 
 
 class FinalInvoiceError(ValidationError):
@@ -80,10 +81,14 @@ class Membership(models.Model):
 class Address(models.Model):
     """Postal address fields shared by companies and customers (EN 16931 BG-5 / BG-8)."""
 
-    address_line1 = models.CharField(_("adresse"), max_length=200)
-    address_line2 = models.CharField(_("complément d'adresse"), max_length=200, blank=True)
-    postcode = models.CharField(_("code postal"), max_length=20)
-    city = models.CharField(_("ville"), max_length=100)
+    address_line1 = models.CharField(
+        _("adresse"), max_length=200, validators=[validate_invoice_text]
+    )
+    address_line2 = models.CharField(
+        _("complément d'adresse"), max_length=200, blank=True, validators=[validate_invoice_text]
+    )
+    postcode = models.CharField(_("code postal"), max_length=20, validators=[validate_invoice_text])
+    city = models.CharField(_("ville"), max_length=100, validators=[validate_invoice_text])
     country_code = models.CharField(_("pays (code ISO)"), max_length=2, default="FR")
 
     class Meta:
@@ -107,9 +112,13 @@ class Company(Address):
         EXTENDED = "EXTENDED", "EXTENDED"
 
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="companies")
-    name = models.CharField(_("raison sociale"), max_length=200)
-    trade_name = models.CharField(_("nom commercial"), max_length=200, blank=True)
-    legal_form = models.CharField(_("forme juridique"), max_length=50, blank=True)
+    name = models.CharField(_("raison sociale"), max_length=200, validators=[validate_invoice_text])
+    trade_name = models.CharField(
+        _("nom commercial"), max_length=200, blank=True, validators=[validate_invoice_text]
+    )
+    legal_form = models.CharField(
+        _("forme juridique"), max_length=50, blank=True, validators=[validate_invoice_text]
+    )
     share_capital = models.DecimalField(
         _("capital social (EUR)"), max_digits=15, decimal_places=2, null=True, blank=True
     )
@@ -132,9 +141,16 @@ class Company(Address):
         blank=True,
         help_text=_("Pour une entreprise sans numéro de TVA : numéro fiscal du vendeur (BT-32)."),
     )
-    rcs = models.CharField(_("RCS (ville d'immatriculation)"), max_length=100, blank=True)
+    rcs = models.CharField(
+        _("RCS (ville d'immatriculation)"),
+        max_length=100,
+        blank=True,
+        validators=[validate_invoice_text],
+    )
     email = models.EmailField(_("e-mail"), blank=True)
-    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+    phone = models.CharField(
+        _("téléphone"), max_length=30, blank=True, validators=[validate_invoice_text]
+    )
     iban = models.CharField(
         _("IBAN"), max_length=34, blank=True, validators=[validators.validate_iban]
     )
@@ -204,6 +220,19 @@ class Company(Address):
             errors["vat_number"] = _(
                 "Un numéro de TVA est obligatoire pour une entreprise assujettie à la TVA."
             )
+        try:
+            clash = validators.number_patterns_overlap(
+                self.invoice_number_pattern, self.credit_note_number_pattern
+            )
+        except ValidationError:  # an invalid pattern: its field validator says why
+            clash = None
+        if clash:
+            # Invoices and credit notes share the company's numbers (unique constraint).
+            errors["credit_note_number_pattern"] = _(
+                "Ce modèle peut donner le même numéro qu'une facture (par exemple "
+                "« %(number)s ») : factures et avoirs partagent la numérotation de l'entreprise ; "
+                "choisissez un autre préfixe, par exemple AV{year}-{number:05d}."
+            ) % {"number": clash}
         if errors:
             raise ValidationError(errors)
 
@@ -246,7 +275,9 @@ class Customer(Address):
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="customers")
     code = models.CharField(_("code client"), max_length=30)
     kind = models.CharField(_("type de client"), max_length=20, choices=Kind.choices)
-    name = models.CharField(_("nom ou raison sociale"), max_length=200)
+    name = models.CharField(
+        _("nom ou raison sociale"), max_length=200, validators=[validate_invoice_text]
+    )
     email = models.EmailField(_("e-mail"), blank=True)
     vat_number = models.CharField(_("n° de TVA intracommunautaire"), max_length=20, blank=True)
     # The Chorus Pro zone: only for companies and sole proprietorships (seed §2.3).
@@ -255,10 +286,16 @@ class Customer(Address):
         _("SIRET"), max_length=14, blank=True, validators=[validators.validate_siret]
     )
     default_service_code = models.CharField(
-        _("référence acheteur (service exécutant)"), max_length=100, blank=True
+        _("référence acheteur (service exécutant)"),
+        max_length=100,
+        blank=True,
+        validators=[validate_invoice_text],
     )
     default_engagement_number = models.CharField(
-        _("numéro de commande (engagement juridique)"), max_length=50, blank=True
+        _("numéro de commande (engagement juridique)"),
+        max_length=50,
+        blank=True,
+        validators=[validate_invoice_text],
     )
 
     class Meta:
@@ -355,7 +392,7 @@ EXEMPT_CATEGORIES = {
 class Article(models.Model):
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="articles")
     code = models.CharField(_("code article"), max_length=30)
-    label = models.CharField(_("libellé court"), max_length=200)
+    label = models.CharField(_("libellé court"), max_length=200, validators=[validate_invoice_text])
     unit = models.CharField(_("unité"), max_length=3, choices=Unit.choices, default=Unit.PIECE)
     unit_price = models.DecimalField(
         _("prix unitaire HT"),
@@ -372,7 +409,9 @@ class Article(models.Model):
     vat_rate = models.DecimalField(
         _("taux de TVA (%)"), max_digits=5, decimal_places=2, default=Decimal("20.00")
     )
-    exemption_reason = models.CharField(_("motif d'exonération"), max_length=200, blank=True)
+    exemption_reason = models.CharField(
+        _("motif d'exonération"), max_length=200, blank=True, validators=[validate_invoice_text]
+    )
 
     class Meta:
         verbose_name = _("article")
@@ -456,13 +495,21 @@ class Invoice(models.Model):
         verbose_name=_("facture corrigée"),
     )  # BT-25 / BT-26
     buyer_reference = models.CharField(
-        _("référence acheteur (service exécutant)"), max_length=100, blank=True
+        _("référence acheteur (service exécutant)"),
+        max_length=100,
+        blank=True,
+        validators=[validate_invoice_text],
     )  # BT-10
     order_reference = models.CharField(
-        _("numéro de commande (engagement juridique)"), max_length=50, blank=True
+        _("numéro de commande (engagement juridique)"),
+        max_length=50,
+        blank=True,
+        validators=[validate_invoice_text],
     )  # BT-13
-    payment_terms = models.CharField(_("conditions de paiement"), max_length=300, blank=True)
-    note = models.TextField(_("note"), blank=True)
+    payment_terms = models.CharField(
+        _("conditions de paiement"), max_length=300, blank=True, validators=[validate_invoice_text]
+    )
+    note = models.TextField(_("note"), blank=True, validators=[validate_invoice_text])
     seller_data = models.JSONField(_("vendeur (figé)"), null=True, blank=True, editable=False)
     buyer_data = models.JSONField(_("acheteur (figé)"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -597,7 +644,9 @@ class InvoiceLine(models.Model):
     article = models.ForeignKey(
         Article, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("article")
     )
-    label = models.CharField(_("libellé"), max_length=500)  # BT-153
+    label = models.CharField(
+        _("libellé"), max_length=500, validators=[validate_invoice_text]
+    )  # BT-153
     unit = models.CharField(_("unité"), max_length=3, choices=Unit.choices, default=Unit.PIECE)
     quantity = models.DecimalField(_("quantité"), max_digits=15, decimal_places=4)  # BT-129
     unit_price = models.DecimalField(
@@ -616,7 +665,7 @@ class InvoiceLine(models.Model):
         _("taux de TVA (%)"), max_digits=5, decimal_places=2, default=Decimal("20.00")
     )  # BT-152
     exemption_reason = models.CharField(
-        _("motif d'exonération"), max_length=200, blank=True
+        _("motif d'exonération"), max_length=200, blank=True, validators=[validate_invoice_text]
     )  # BT-120
 
     objects = InvoiceLineQuerySet.as_manager()

@@ -1,5 +1,6 @@
 """Writes of the invoicing domain: invoices, lines, finalisation and numbering."""
 
+import copy
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from invoicing import preflight
 from invoicing.models import (
     Article,
     Company,
@@ -127,12 +129,36 @@ def invoice_replace_lines(*, invoice: Invoice, lines: Iterable[LineInput]) -> In
     return invoice
 
 
-def credit_note_lines(invoice: Invoice) -> list[LineInput]:
-    """The lines of a full credit note for `invoice` (positive amounts, type 381)."""
+def credit_note_lines(
+    invoice: Invoice, quantities: dict[int, Decimal] | None = None
+) -> list[LineInput]:
+    """The lines of a credit note for `invoice` (positive amounts, type 381): every line in
+    full, or only the lines of `quantities` (line id -> quantity to credit, more than zero
+    and at most the quantity invoiced)."""
+    lines = list(invoice.lines.all())
+    if quantities is not None:
+        errors = []
+        chosen = []
+        for position, line in enumerate(lines, start=1):
+            if line.pk not in quantities:
+                continue
+            quantity = quantities[line.pk]
+            if not 0 < quantity <= line.quantity:
+                errors.append(
+                    _("Ligne %(n)s : la quantité à créditer doit être comprise entre 0 et %(max)s.")
+                    % {"n": position, "max": line.quantity.normalize()}
+                )
+            chosen.append((line, quantity))
+        if errors:
+            raise ValidationError(errors)
+        if not chosen:
+            raise ValidationError(_("Choisissez au moins une ligne à créditer."))
+    else:
+        chosen = [(line, line.quantity) for line in lines]
     return [
         LineInput(
             label=line.label,
-            quantity=line.quantity,
+            quantity=quantity,
             unit_price=line.unit_price,
             unit=line.unit,
             vat_category=line.vat_category,
@@ -140,8 +166,26 @@ def credit_note_lines(invoice: Invoice) -> list[LineInput]:
             exemption_reason=line.exemption_reason,
             article=line.article,
         )
-        for line in invoice.lines.all()
+        for line, quantity in chosen
     ]
+
+
+@transaction.atomic
+def credit_note_create(
+    *, invoice: Invoice, quantities: dict[int, Decimal] | None = None
+) -> Invoice:
+    """A provisional credit note for final `invoice`, in full or for some lines."""
+    if not invoice.is_final or invoice.is_credit_note:
+        raise ValidationError(_("Un avoir ne peut corriger qu'une facture définitive."))
+    return invoice_create(
+        company=invoice.company,
+        customer=invoice.customer,
+        kind=Invoice.Kind.CREDIT_NOTE,
+        credited_invoice=invoice,
+        lines=credit_note_lines(invoice, quantities),
+        buyer_reference=invoice.buyer_reference,
+        order_reference=invoice.order_reference,
+    )
 
 
 def format_number(pattern: str, *, year: int, number: int) -> str:
@@ -169,6 +213,80 @@ def _series_year(pattern: str, issue_date: datetime.date) -> int:
     return issue_date.year if "{year" in pattern else 0
 
 
+def _series(invoice: Invoice, today: datetime.date) -> tuple[str, dict]:
+    company = invoice.company
+    pattern = (
+        company.credit_note_number_pattern
+        if invoice.is_credit_note
+        else company.invoice_number_pattern
+    )
+    return pattern, {"company": company, "kind": invoice.kind, "year": _series_year(pattern, today)}
+
+
+def _apply_confirmed(invoice: Invoice, buyer_reference, order_reference) -> None:
+    if buyer_reference is not None:
+        invoice.buyer_reference = buyer_reference
+    if order_reference is not None:
+        invoice.order_reference = order_reference
+
+
+def _freeze(invoice: Invoice, *, number: str, today: datetime.date, buyer_siret) -> None:
+    """Give `invoice` (in memory) everything finalisation writes."""
+    invoice.number = number
+    invoice.issue_date = today
+    if invoice.due_date is None or invoice.due_date < today:
+        invoice.due_date = today + datetime.timedelta(days=invoice.company.payment_terms_days)
+    invoice.seller_data = invoice.company.identity()
+    invoice.buyer_data = invoice.customer.identity()
+    if buyer_siret:  # confirmed when sending (BT-46/BT-47), it wins over the customer file
+        invoice.buyer_data["siret"] = buyer_siret
+    invoice.state = Invoice.State.FINAL
+    invoice.finalised_at = timezone.now()
+
+
+def _check_issue_date(issue_date: datetime.date | None) -> datetime.date:
+    today = timezone.localdate()
+    if issue_date is None:
+        return today
+    if issue_date > today:
+        # Numbering is chronological: one far-future date would block every later number.
+        raise ValidationError(
+            {
+                "issue_date": _(
+                    "La date de facture (%(date)s) ne peut pas être postérieure à aujourd'hui."
+                )
+                % {"date": issue_date.strftime("%d/%m/%Y")}
+            }
+        )
+    return issue_date
+
+
+def invoice_preview_final(
+    invoice: Invoice,
+    *,
+    buyer_siret: str | None = None,
+    buyer_reference: str | None = None,
+    order_reference: str | None = None,
+) -> Invoice:
+    """An unsaved copy of provisional `invoice` as finalisation would freeze it today: the
+    next number of its series (read, not reserved), today's date, the live identities."""
+    preview = copy.copy(invoice)
+    _apply_confirmed(preview, buyer_reference, order_reference)
+    today = timezone.localdate()
+    pattern, series = _series(preview, today)
+    last = NumberingCounter.objects.filter(**series).values_list("last_number", flat=True)
+    number = format_number(pattern, year=today.year, number=(last.first() or 0) + 1)
+    _freeze(preview, number=number, today=today, buyer_siret=buyer_siret)
+    return preview
+
+
+def invoice_check(invoice: Invoice, **confirmed) -> tuple[list, str]:
+    """The pre-flight of a provisional invoice (`confirmed`: the values a sending confirms,
+    as for `invoice_preview_final`): (every problem, the fingerprint of what was checked)."""
+    preview = invoice_preview_final(invoice, **confirmed)
+    return preflight.invoice_problems(preview), preflight.invoice_fingerprint(preview)
+
+
 def invoice_finalise(
     *,
     invoice_id: int,
@@ -177,18 +295,26 @@ def invoice_finalise(
     buyer_reference: str | None = None,
     order_reference: str | None = None,
     already_final_ok: bool = True,
+    checked_fingerprint: str = "",
 ) -> Invoice:
-    """Number, date and freeze a provisional invoice. Safe to call again on a final one,
-    unless `already_final_ok` is False: then a final invoice raises FinalInvoiceError.
+    """Check, number, date and freeze a provisional invoice (« Valider la facture »). Safe to
+    call again on a final one, unless `already_final_ok` is False: then a final invoice
+    raises FinalInvoiceError.
 
     `buyer_siret`, `buyer_reference` (BT-10, service code) and `order_reference` (BT-13,
     engagement number), when given, were confirmed at sending time: the frozen invoice (and
     so the Factur-X) carries them.
 
+    The pre-flight (`invoicing.preflight`) runs on the invoice exactly as it is about to be
+    frozen, number included; any problem raises PreflightError and rolls everything back,
+    the counter too: no number is used. `checked_fingerprint`, from a pre-flight that passed
+    on the same content (the sending request's), spares running it again.
+
     The per-company counter row is locked (SELECT ... FOR UPDATE) so numbers stay
     chronological and without gaps when several users finalise at once; the unique
     constraint on (company, number) is the backstop.
     """
+    today = _check_issue_date(issue_date)
     with transaction.atomic():
         invoice = (
             Invoice.objects.select_for_update(of=("self",), no_key=True)
@@ -202,21 +328,11 @@ def invoice_finalise(
             return invoice
         if not invoice.lines.all():
             raise ValidationError(_("Une facture sans ligne ne peut pas être rendue définitive."))
-        if buyer_reference is not None:
-            invoice.buyer_reference = buyer_reference
-        if order_reference is not None:
-            invoice.order_reference = order_reference
+        _apply_confirmed(invoice, buyer_reference, order_reference)
         # Foreign keys and constraints are the database's to enforce (and the number and state
         # this sets satisfy them): checking them here would only cost queries.
         invoice.full_clean(exclude=FOREIGN_KEYS, validate_constraints=False)
-        company = invoice.company
-        today = issue_date or timezone.localdate()
-        pattern = (
-            company.credit_note_number_pattern
-            if invoice.is_credit_note
-            else company.invoice_number_pattern
-        )
-        series = {"company": company, "kind": invoice.kind, "year": _series_year(pattern, today)}
+        pattern, series = _series(invoice, today)
         locked = NumberingCounter.objects.select_for_update(no_key=True).filter(**series)
         counter = locked.first()
         if counter is None:  # the series' first number
@@ -224,7 +340,9 @@ def invoice_finalise(
             counter = locked.get()
         # Chronological numbering: a number never goes to a date before the last one given.
         last_date = (
-            Invoice.objects.filter(company=company, kind=invoice.kind, state=Invoice.State.FINAL)
+            Invoice.objects.filter(
+                company=invoice.company, kind=invoice.kind, state=Invoice.State.FINAL
+            )
             .order_by("-issue_date")
             .values_list("issue_date", flat=True)
             .first()
@@ -238,17 +356,10 @@ def invoice_finalise(
                 % {"date": today.strftime("%d/%m/%Y"), "last": last_date.strftime("%d/%m/%Y")}
             )
         counter.last_number += 1
+        number = format_number(pattern, year=today.year, number=counter.last_number)
+        _freeze(invoice, number=number, today=today, buyer_siret=buyer_siret)
+        preflight.ensure_sendable(invoice, checked_fingerprint=checked_fingerprint)
         counter.save(update_fields=["last_number"])
-        invoice.number = format_number(pattern, year=today.year, number=counter.last_number)
-        invoice.issue_date = today
-        if invoice.due_date is None or invoice.due_date < today:
-            invoice.due_date = today + datetime.timedelta(days=company.payment_terms_days)
-        invoice.seller_data = company.identity()
-        invoice.buyer_data = invoice.customer.identity()
-        if buyer_siret:  # confirmed when sending (BT-46/BT-47), it wins over the customer file
-            invoice.buyer_data["siret"] = buyer_siret
-        invoice.state = Invoice.State.FINAL
-        invoice.finalised_at = timezone.now()
         # The row is locked and was read provisional above: Invoice.save()'s guard, which
         # reads the state again, would only repeat that.
         models.Model.save(invoice, update_fields=FINALISED_FIELDS)

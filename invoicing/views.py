@@ -10,7 +10,6 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from invoicing import links, selectors, services
+from invoicing import control, links, selectors, services
 from invoicing.forms import (
     ArticleForm,
     CompanySettingsForm,
@@ -31,6 +30,7 @@ from invoicing.forms import (
     line_formset,
 )
 from invoicing.models import Article, Company, Customer, FinalInvoiceError, Invoice
+from invoicing.preflight import PreflightError
 from invoicing.templatetags.chorale import plain_decimal
 from invoicing.totals import compute_totals
 from invoicing.workspace import admin_required, select_workspace, workspace_required
@@ -303,6 +303,10 @@ def _entry_screen(request, *, invoice: Invoice | None, header_form, formset, sta
     send_url = ""
     if invoice and invoice.pk and dossier.facturx_module_enabled:
         send_url = links.chorus_send_url(invoice)
+    checked = invoice is not None and invoice.pk is not None
+    problems = (
+        control.invoice_control(invoice, is_admin=request.workspace.is_admin) if checked else []
+    )
     return render(
         request,
         "invoicing/invoice_entry.html",
@@ -314,6 +318,8 @@ def _entry_screen(request, *, invoice: Invoice | None, header_form, formset, sta
             "totals": saved_totals or compute_totals([]),
             "articles": _articles_for_screen(dossier),
             "send_url": send_url,
+            "checked": checked,
+            "problems": problems,
             "module_enabled": dossier.facturx_module_enabled,
             "chorus_submissions": selectors.invoice_submissions(invoice)
             if invoice and invoice.pk
@@ -340,8 +346,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 _attach_errors(header_form, exc)
             else:
-                messages.success(request, _("Facture provisoire enregistrée."))
-                return redirect("invoice_detail", pk=invoice.pk)
+                return _saved(request, invoice)
         return _entry_screen(request, invoice=None, header_form=header_form, formset=formset)
     initial = {"company": workspace.company}
     customer_id = request.GET.get("client", "")
@@ -350,6 +355,35 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
     header_form = InvoiceHeaderForm(initial=initial, dossier=dossier)
     formset = line_formset(dossier=dossier, blank_rows=BLANK_ROWS_NEW_INVOICE)
     return _entry_screen(request, invoice=None, header_form=header_form, formset=formset)
+
+
+def _saved(request: HttpRequest, invoice: Invoice) -> HttpResponse:
+    """After a save: « Valider la facture » (the same button saved first) checks, numbers
+    and freezes it; « Enregistrer » just says it is saved."""
+    if request.POST.get("action") != "validate":
+        messages.success(request, _("Facture provisoire enregistrée."))
+        return redirect("invoice_detail", pk=invoice.pk)
+    try:
+        final = services.invoice_finalise(invoice_id=invoice.pk, already_final_ok=False)
+    except FinalInvoiceError:
+        messages.error(request, _("Cette facture est déjà définitive."))
+    except PreflightError:
+        messages.error(
+            request,
+            _(
+                "Facture enregistrée mais non validée : elle ne passe pas le contrôle (voir le "
+                "panneau « Contrôle »). Elle reste provisoire, sans numéro."
+            ),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("%(kind)s validée : n° %(number)s.")
+            % {"kind": final.get_kind_display(), "number": final.number},
+        )
+    return redirect("invoice_detail", pk=invoice.pk)
 
 
 def _attach_errors(form, exc: ValidationError) -> None:
@@ -392,8 +426,7 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as exc:
                 _attach_errors(header_form, exc)
             else:
-                messages.success(request, _("Facture provisoire enregistrée."))
-                return redirect("invoice_detail", pk=invoice.pk)
+                return _saved(request, invoice)
         return _entry_screen(request, invoice=invoice, header_form=header_form, formset=formset)
     header_form = InvoiceHeaderForm(instance=invoice, dossier=dossier)
     formset = line_formset(dossier=dossier, initial=_line_initial(invoice), blank_rows=1)
@@ -413,35 +446,77 @@ def _final_invoice(request: HttpRequest, invoice: Invoice) -> HttpResponse:
             "seller": invoice.seller_identity(),
             "buyer": invoice.buyer_identity(),
             "download_url": links.facturx_download_url(invoice),
+            "pdf_url": links.pdf_download_url(invoice),
             "credit_notes": invoice.credit_notes.order_by("created_at"),
             "chorus_submissions": selectors.invoice_submissions(invoice),
         },
     )
 
 
-@require_POST
+def _credited_quantities(request: HttpRequest, invoice: Invoice) -> dict[int, Decimal] | None:
+    """The lines and quantities of a partial credit note (None: the whole invoice)."""
+    if "partial" not in request.POST:
+        return None
+    quantities = {}
+    for line in invoice.lines.all():
+        if f"take-{line.pk}" not in request.POST:
+            continue
+        raw = request.POST.get(f"qty-{line.pk}", "").strip().replace(",", ".")
+        try:
+            quantities[line.pk] = Decimal(raw)
+        except ArithmeticError:
+            quantities[line.pk] = Decimal(0)  # refused below, with the line's number
+    return quantities
+
+
 @workspace_required
 def credit_note_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: choose the lines and quantities to credit; POST: create the credit note (the
+    whole invoice when no line is chosen: the « Créer un avoir » button)."""
     invoice = get_object_or_404(Invoice, pk=pk, dossier=request.workspace.dossier)
     if not invoice.is_final or invoice.is_credit_note:
         messages.error(request, _("Un avoir ne peut corriger qu'une facture définitive."))
         return redirect("invoice_detail", pk=invoice.pk)
-    with transaction.atomic():
-        note = services.invoice_create(
-            company=invoice.company,
-            customer=invoice.customer,
-            kind=Invoice.Kind.CREDIT_NOTE,
-            credited_invoice=invoice,
-            lines=services.credit_note_lines(invoice),
-            buyer_reference=invoice.buyer_reference,
-            order_reference=invoice.order_reference,
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            note = services.credit_note_create(
+                invoice=invoice, quantities=_credited_quantities(request, invoice)
+            )
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(
+                request,
+                _(
+                    "Avoir provisoire créé pour la facture %(number)s : vérifiez-le puis "
+                    "enregistrez-le."
+                )
+                % {"number": invoice.number},
+            )
+            return redirect("invoice_detail", pk=note.pk)
+    lines = list(invoice.lines.all())
+    posted = request.POST if request.method == "POST" else None
+    rows = [
+        {
+            "line": line,
+            "position": position,
+            "net": net,
+            "take": posted is None or f"take-{line.pk}" in posted,
+            "quantity": posted.get(f"qty-{line.pk}", "")
+            if posted
+            else plain_decimal(line.quantity),
+        }
+        for position, (line, net) in enumerate(
+            zip(lines, compute_totals(lines).line_nets, strict=True), start=1
         )
-    messages.success(
+    ]
+    return render(
         request,
-        _("Avoir provisoire créé pour la facture %(number)s : vérifiez-le puis enregistrez-le.")
-        % {"number": invoice.number},
+        "invoicing/credit_note_form.html",
+        {"invoice": invoice, "rows": rows, "errors": errors},
+        status=400 if errors else 200,
     )
-    return redirect("invoice_detail", pk=note.pk)
 
 
 # --- Settings (dossier administrators) -------------------------------------------------------

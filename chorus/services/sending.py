@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -28,7 +28,7 @@ from chorus.services import plan
 from chorus.services.connection import client_for
 from facturx_export.services import FacturxCheckError, facturx_build, facturx_filename
 from invoicing.models import FinalInvoiceError, Invoice
-from invoicing.services import invoice_finalise
+from invoicing.services import invoice_check, invoice_finalise
 
 logger = logging.getLogger(__name__)
 Step = ReportEntry.Step
@@ -52,7 +52,7 @@ class RetryLater(Exception):
 # --- the request (web) ------------------------------------------------------------------
 
 
-def _final_invoice_message() -> str:
+def final_invoice_message() -> str:
     return _(
         "Cette facture est définitive vous ne pouvez plus l'envoyer sur Chorus Pro par le lien "
         "automatique, vous devez donc déposer le pdf de cette facture manuellement sur Chorus "
@@ -111,7 +111,7 @@ def submission_request(
                         "ouvrez son rapport d'envoi et cliquez sur « Réessayer »."
                     )
                 )
-            raise SendRefused(_final_invoice_message())
+            raise SendRefused(final_invoice_message())
         if invoice.submissions.filter(
             status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
         ).exists():
@@ -141,6 +141,16 @@ def submission_request(
                 _("« %(siret)s » n'est pas un SIRET valide (14 chiffres, clé de contrôle).")
                 % {"siret": siret}
             )
+        # The pre-flight, on the invoice as this sending will freeze it: a file that would
+        # fail is refused now, before any number is used.
+        problems, fingerprint = invoice_check(
+            invoice,
+            buyer_siret=siret,
+            buyer_reference=service_code,
+            order_reference=engagement_number,
+        )
+        if problems:
+            raise SendRefused(preflight_refusal(problems))
         if plan.plan_remaining(dossier) <= 0:
             raise SendRefused(plan.exhausted_message(dossier.chorus_yearly_allowance))
         try:
@@ -154,6 +164,7 @@ def submission_request(
                     service_code=service_code,
                     engagement_number=engagement_number,
                     plan_warning=plan.plan_warning(dossier),
+                    preflight_fingerprint=fingerprint,
                 )
         except IntegrityError as exc:
             raise SendRefused(
@@ -165,6 +176,15 @@ def submission_request(
         _enqueue_on_commit(submission.pk)
     logger.info("submission %s queued for invoice %s", submission.pk, invoice.pk)
     return submission
+
+
+def preflight_refusal(problems: list) -> str:
+    lines = "\n".join(f"- {problem.message}" for problem in problems)
+    return _(
+        "La facture n'est pas envoyée : elle ne passe pas le contrôle du Factur-X. Elle reste "
+        "provisoire, sans numéro ; corrigez-la (voir le panneau « Contrôle ») puis envoyez-la "
+        "de nouveau.\n%(problems)s"
+    ) % {"problems": lines}
 
 
 def _enqueue_on_commit(submission_id: int) -> None:
@@ -270,6 +290,7 @@ class _Failure(Exception):
     code: str
     message: str
     transient: bool
+    retry_useless: bool = False  # the same run would fail the same way: no « Réessayer »
 
 
 def submission_send(*, submission_id: int, final_attempt: bool = True) -> Submission | None:
@@ -303,7 +324,7 @@ def _run_steps(submission: Submission, report: _RunReport) -> None:
     invoice, company = submission.invoice, submission.company
     # 1. Gather.
     if invoice.is_final and not submission.finalised_here:
-        raise _Failure(Step.GATHER, "invoice_final", _final_invoice_message(), False)
+        raise _Failure(Step.GATHER, "invoice_final", final_invoice_message(), False)
     if not company.has_chorus_credentials:
         raise _Failure(
             Step.GATHER,
@@ -333,8 +354,13 @@ def _run_steps(submission: Submission, report: _RunReport) -> None:
     if new_file:
         try:
             content = facturx_build(invoice)
-        except FacturxCheckError as exc:
-            raise _Failure(Step.BUILD, "facturx_invalid", str(exc), False) from None
+        except DatabaseError:
+            raise  # not the file's fault: a later attempt builds it
+        except Exception as exc:  # a defect: the pre-flight passed on the same content
+            logger.exception("submission %s: the final invoice could not be built", submission.pk)
+            raise _Failure(
+                Step.BUILD, "facturx_invalid", final_build_failure(invoice, exc), False, True
+            ) from None
         submission.facturx_file = content
         submission.facturx_filename = facturx_filename(invoice)
         report.add(Step.BUILD, Outcome.OK, submission.facturx_filename)
@@ -347,6 +373,15 @@ def _run_steps(submission: Submission, report: _RunReport) -> None:
 
     # 7. Deposit, exactly once.
     _deposit(client, submission, invoice, report, store_file=new_file)
+
+
+def final_build_failure(invoice: Invoice, exc: Exception) -> str:
+    reason = str(exc) if isinstance(exc, FacturxCheckError) else exc.__class__.__name__
+    return _(
+        "Le Factur-X de la facture %(number)s n'a pas pu être créé, alors que son contrôle "
+        "avant numérotation avait réussi (anomalie à signaler). La facture est définitive : "
+        "corrigez-la par un avoir, puis établissez une nouvelle facture. Détail : %(reason)s"
+    ) % {"number": invoice.number, "reason": reason}
 
 
 def _check_account(client: ChorusClient) -> None:
@@ -464,9 +499,10 @@ def _reserve_and_finalise(submission: Submission, report: _RunReport) -> Invoice
                 buyer_reference=submission.service_code,
                 order_reference=submission.engagement_number,
                 already_final_ok=False,
+                checked_fingerprint=submission.preflight_fingerprint,
             )
         except FinalInvoiceError:  # finalised elsewhere since the request
-            raise _Failure(Step.GATHER, "invoice_final", _final_invoice_message(), False) from None
+            raise _Failure(Step.GATHER, "invoice_final", final_invoice_message(), False) from None
         except ValidationError as exc:
             raise _Failure(
                 Step.FINALISE, "invoice_invalid", "; ".join(exc.messages), False
@@ -695,7 +731,9 @@ def _on_failure(
             locked.error_code = failure.code
             locked.error_message = failure.message
             # After finalisation the invoice is frozen: the same submission must be retried.
-            locked.retryable = failure.transient or locked.finalised_here
+            locked.retryable = not failure.retry_useless and (
+                failure.transient or locked.finalised_here
+            )
             locked.lease_until = None
             locked.save(update_fields=RESULT_FIELDS)
             report.write()

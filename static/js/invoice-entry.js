@@ -249,11 +249,42 @@
     }
   });
 
+  /* « Valider la facture » saves, checks, then numbers: irreversible, so it asks first. */
+  var validateButton = document.querySelector(".page-head [data-validate]");
+  function confirmValidation() {
+    return !validateButton || window.confirm(validateButton.dataset.confirm);
+  }
+  document.querySelectorAll("[data-validate]").forEach(function (button) {
+    button.addEventListener("click", function (event) {
+      if (!confirmValidation()) { event.preventDefault(); }
+    });
+  });
+
   document.addEventListener("keydown", function (event) {
     if ((event.ctrlKey || event.metaKey) && (event.key === "s" || event.key === "S")) {
       event.preventDefault();
       form.requestSubmit();
+    } else if ((event.ctrlKey || event.metaKey) && event.shiftKey && event.key === "Enter"
+               && validateButton) {
+      event.preventDefault();
+      event.stopPropagation();
+      if (confirmValidation()) { form.requestSubmit(validateButton); }
     }
+  }, true);
+
+  /* The « Contrôle » panel's links: open the folded header if the field is in it. */
+  document.querySelectorAll("[data-control-link]").forEach(function (link) {
+    var hash = link.getAttribute("href");
+    if (hash.charAt(0) !== "#") { return; }
+    link.addEventListener("click", function (event) {
+      var target = document.querySelector(hash);
+      if (!target) { return; }
+      event.preventDefault();
+      var details = target.closest("details");
+      if (details) { details.open = true; }
+      target.focus();
+      if (target.select) { target.select(); }
+    });
   });
 
   rows().forEach(function (row) {

@@ -51,7 +51,9 @@ def test_the_rules_run_the_same_in_the_child_process_and_in_process(
     assert "XSD" in {problem.rule for problem in caught.value.problems}
 
 
-def test_exempt_line_of_a_seller_without_vat_number_nor_tax_id_is_blocked(make_invoice, company):
+def test_exempt_line_of_a_seller_without_vat_number_nor_tax_id_is_blocked_before_numbering(
+    make_invoice, company
+):
     Company.objects.filter(pk=company.pk).update(
         vat_number="", vat_regime=Company.VatRegime.FRANCHISE, tax_registration_id=""
     )
@@ -59,12 +61,15 @@ def test_exempt_line_of_a_seller_without_vat_number_nor_tax_id_is_blocked(make_i
         lines=[exempt("Réparation", "1", "80", VatCategory.EXEMPT, FRANCHISE_REASON)]
     )
     from invoicing import services
+    from invoicing.preflight import PreflightError
 
-    invoice = services.invoice_finalise(invoice_id=invoice.pk)
-    with pytest.raises(FacturxCheckError) as caught:
-        facturx_build(invoice)
-    assert "BR-E-02" in {problem.rule for problem in caught.value.problems}
-    assert "identifiant fiscal" in str(caught.value)
+    with pytest.raises(PreflightError) as caught:
+        services.invoice_finalise(invoice_id=invoice.pk)
+    problems = {(problem.rule, problem.field) for problem in caught.value.problems}
+    assert ("BR-E-02", "company.tax_registration_id") in problems
+    assert "identifiant fiscal" in " ".join(caught.value.messages)
+    invoice.refresh_from_db()
+    assert invoice.number is None and not invoice.is_final
 
 
 def test_quantities_beyond_four_decimals_are_refused(final_invoice):

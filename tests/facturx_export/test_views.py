@@ -36,3 +36,36 @@ def test_anonymous_user_is_sent_to_the_login_page(client, final_invoice):
     response = client.get(_url(final_invoice))
     assert response.status_code == 302
     assert "next=" in response["Location"]
+
+
+def test_the_plain_pdf_is_the_invoice_without_its_xml(client, final_invoice, admin_member):
+    import io
+
+    import pikepdf
+
+    client.force_login(admin_member.user)
+    response = client.get(reverse("facturx_export:download_pdf", args=[final_invoice.pk]))
+    assert response.status_code == 200
+    assert f'filename="Facture_{final_invoice.number}_pdf.pdf"' in response["Content-Disposition"]
+    with pikepdf.open(io.BytesIO(response.content)) as pdf:
+        assert "/AF" not in pdf.Root and "/Names" not in pdf.Root
+        xmp = pdf.Root.Metadata.read_bytes()
+        assert b"pdfaid:part>3<" in xmp and b"factur-x" not in xmp.lower()
+        assert len(pdf.pages) >= 1
+
+
+def test_a_final_invoice_that_cannot_be_built_answers_a_clear_page_not_a_500(
+    client, final_invoice, admin_member
+):
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # data an older version let through
+        cursor.execute(
+            "UPDATE invoicing_invoiceline SET label = %s WHERE invoice_id = %s",
+            ["Conseil\x01", final_invoice.pk],
+        )
+    client.force_login(admin_member.user)
+    for name in ("facturx_export:download", "facturx_export:download_pdf"):
+        response = client.get(reverse(name, args=[final_invoice.pk]))
+        assert response.status_code == 409
+        assert "corrigez-la par un avoir" in response.content.decode()
