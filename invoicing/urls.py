@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoicing import views
+from invoicing import credit_note_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,7 +15,9 @@ urlpatterns = [
     path("factures/", views.invoice_list, name="invoice_list"),
     path("factures/nouvelle/", views.invoice_create, name="invoice_create"),
     path("factures/<int:pk>/", views.invoice_detail, name="invoice_detail"),
-    path("factures/<int:pk>/avoir/", views.credit_note_create, name="credit_note_create"),
+    path(
+        "factures/<int:pk>/avoir/", credit_note_views.credit_note_create, name="credit_note_create"
+    ),
     path("parametres/", views.settings_module, name="settings_module"),
     path("parametres/entreprises/", views.settings_companies, name="settings_companies"),
     path(

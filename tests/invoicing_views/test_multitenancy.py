@@ -13,7 +13,8 @@ def _object_url_names() -> set[str]:
     names = set()
     for pattern in get_resolver().url_patterns:
         for sub in getattr(pattern, "url_patterns", [pattern]):
-            if isinstance(sub, URLPattern) and sub.callback.__module__ == "invoicing.views":
+            module = sub.callback.__module__ if isinstance(sub, URLPattern) else ""
+            if module.startswith("invoicing.") and module.endswith("views"):
                 if "<int:pk>" in str(sub.pattern):
                     names.add(sub.name)
     return names
