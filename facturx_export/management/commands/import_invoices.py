@@ -20,6 +20,7 @@ from django.utils import timezone
 from invoicing import services
 from invoicing.models import Company, Customer, Invoice, Unit, VatCategory
 from invoicing.services import LineInput
+from invoicing.text import not_xml_characters
 from invoicing.validators import validate_vat
 
 KINDS = {"invoice": Invoice.Kind.INVOICE, "credit_note": Invoice.Kind.CREDIT_NOTE}
@@ -32,9 +33,6 @@ LINE_FIELDS = {"label", "quantity", "unit_price", "unit", "vat_category", "vat_r
                "exemption_reason"}  # fmt: skip
 REF_MAX_LENGTH = 100
 MAX_ID = 2**63 - 1  # BigAutoField
-# Not allowed in XML 1.0 (§2.2); PostgreSQL also refuses NUL, and a lone surrogate has no
-# UTF-8 encoding: such a string would fail in the database or in the Factur-X.
-FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 DECIMAL = re.compile(r"[+-]?\d+(\.\d+)?")
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Digits before the decimal point that the lines' columns hold (DecimalField max_digits -
@@ -139,7 +137,8 @@ def _string(value, path: str, errors: list[str], *, max_length: int) -> str | No
     if not isinstance(value, str):
         errors.append(f"{path} : texte attendu, reçu {_shown(value)}.")
         return None
-    bad = FORBIDDEN_CHARACTERS.search(value)
+    # Checked before any query: PostgreSQL refuses NUL, and a lone surrogate has no UTF-8.
+    bad = not_xml_characters(value)
     if bad:
         errors.append(f"{path} : caractère de contrôle interdit (U+{ord(bad[0]):04X}).")
         return None
@@ -206,12 +205,7 @@ def _date(value, path: str, errors: list[str]) -> datetime.date | None:
 
 def _where(index: int, raw) -> str:
     ref = raw.get("ref") if isinstance(raw, dict) else None
-    if (
-        isinstance(ref, str)
-        and ref
-        and len(ref) <= REF_MAX_LENGTH
-        and not FORBIDDEN_CHARACTERS.search(ref)
-    ):
+    if isinstance(ref, str) and ref and len(ref) <= REF_MAX_LENGTH and not not_xml_characters(ref):
         return f"Facture n°{index} (ref {ref})"
     return f"Facture n°{index}"
 
