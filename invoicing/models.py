@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from invoicing import validators
+from invoicing import fr_ctc, validators
 from invoicing.crypto import EncryptedTextField
 from invoicing.text import validate_invoice_text
 
@@ -95,6 +95,65 @@ class Address(models.Model):
         abstract = True
 
 
+class DeliveryAddress(models.Model):
+    """Where the goods go or the service is done (BG-13 / BG-15), when not the buyer's address.
+
+    Empty: the buyer's own address. A mandatory mention since 1 Sept 2026 when it differs.
+    """
+
+    delivery_name = models.CharField(
+        _("livraison : nom du lieu"), max_length=200, blank=True, validators=[validate_invoice_text]
+    )
+    delivery_address_line1 = models.CharField(
+        _("livraison : adresse"), max_length=200, blank=True, validators=[validate_invoice_text]
+    )
+    delivery_address_line2 = models.CharField(
+        _("livraison : complément d'adresse"),
+        max_length=200,
+        blank=True,
+        validators=[validate_invoice_text],
+    )
+    delivery_postcode = models.CharField(
+        _("livraison : code postal"), max_length=20, blank=True, validators=[validate_invoice_text]
+    )
+    delivery_city = models.CharField(
+        _("livraison : ville"), max_length=100, blank=True, validators=[validate_invoice_text]
+    )
+    delivery_country_code = models.CharField(
+        _("livraison : pays (code ISO)"), max_length=2, blank=True
+    )
+
+    DELIVERY_FIELDS = (
+        "delivery_name",
+        "delivery_address_line1",
+        "delivery_address_line2",
+        "delivery_postcode",
+        "delivery_city",
+        "delivery_country_code",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def has_delivery_address(self) -> bool:
+        return bool(self.delivery_address_line1 or self.delivery_city or self.delivery_postcode)
+
+    def delivery_address(self) -> dict:
+        return {name: getattr(self, name) for name in self.DELIVERY_FIELDS}
+
+    def clean_delivery_address(self) -> dict:
+        """Errors of a delivery address given in part (it needs address, postcode, city)."""
+        if not (self.has_delivery_address or self.delivery_name):
+            return {}
+        message = _("Complétez l'adresse de livraison (adresse, code postal et ville).")
+        return {
+            name: message
+            for name in ("delivery_address_line1", "delivery_postcode", "delivery_city")
+            if not getattr(self, name)
+        }
+
+
 class Company(Address):
     """A selling company of a dossier: legal identity, bank details, Chorus Pro account."""
 
@@ -140,6 +199,29 @@ class Company(Address):
         max_length=50,
         blank=True,
         help_text=_("Pour une entreprise sans numéro de TVA : numéro fiscal du vendeur (BT-32)."),
+    )
+    vat_on_debits = models.BooleanField(
+        _("option pour le paiement de la TVA d'après les débits"),
+        default=False,
+        help_text=_(
+            "Mention obligatoire depuis le 1er septembre 2026 pour les entreprises qui ont "
+            "opté pour les débits (prestations de services)."
+        ),
+    )
+    electronic_address = models.CharField(
+        _("adresse électronique de facturation"),
+        max_length=125,
+        blank=True,
+        validators=[fr_ctc.validate_electronic_address],
+        help_text=_("Adresse de l'annuaire (BT-34). Vide : le SIREN de l'entreprise."),
+    )
+    chorus_legacy_layout = models.BooleanField(
+        _("Factur-X au format historique Chorus Pro"),
+        default=False,
+        help_text=_(
+            "Déconseillé : SIRET au lieu du SIREN dans l'identifiant légal et pas de cadre de "
+            "facturation ; le fichier ne respecte pas les règles françaises de 2026 (BR-FR)."
+        ),
     )
     rcs = models.CharField(
         _("RCS (ville d'immatriculation)"),
@@ -216,6 +298,10 @@ class Company(Address):
         errors = {}
         if self.siren and self.siret and not self.siret.startswith(self.siren):
             errors["siret"] = _("Le SIRET doit commencer par le SIREN de l'entreprise.")
+        if self.electronic_address and not self.electronic_address.startswith(self.siren):
+            errors["electronic_address"] = _(
+                "L'adresse électronique de facturation doit commencer par le SIREN de l'entreprise."
+            )
         if self.vat_regime == self.VatRegime.NORMAL and not self.vat_number:
             errors["vat_number"] = _(
                 "Un numéro de TVA est obligatoire pour une entreprise assujettie à la TVA."
@@ -255,6 +341,10 @@ class Company(Address):
             "rcs": self.rcs,
             "email": self.email,
             "phone": self.phone,
+            "electronic_address": self.electronic_address
+            or fr_ctc.default_electronic_address(self.siren),
+            "vat_on_debits": self.vat_on_debits,
+            "chorus_legacy_layout": self.chorus_legacy_layout,
             "iban": self.iban,
             "bic": self.bic,
             "late_penalty_rate": str(self.late_penalty_rate),
@@ -266,7 +356,7 @@ class Company(Address):
         }
 
 
-class Customer(Address):
+class Customer(Address, DeliveryAddress):
     class Kind(models.TextChoices):
         INDIVIDUAL = "individual", _("Particulier")
         COMPANY = "company", _("Société")
@@ -280,6 +370,20 @@ class Customer(Address):
     )
     email = models.EmailField(_("e-mail"), blank=True)
     vat_number = models.CharField(_("n° de TVA intracommunautaire"), max_length=20, blank=True)
+    siren = models.CharField(
+        _("SIREN"),
+        max_length=9,
+        blank=True,
+        validators=[validators.validate_siren],
+        help_text=_("Mention obligatoire depuis le 1er septembre 2026. Vide : tiré du SIRET."),
+    )
+    electronic_address = models.CharField(
+        _("adresse électronique de facturation"),
+        max_length=125,
+        blank=True,
+        validators=[fr_ctc.validate_electronic_address],
+        help_text=_("Adresse de l'annuaire (BT-49). Vide : tirée du SIREN."),
+    )
     # The Chorus Pro zone: only for companies and sole proprietorships (seed §2.3).
     chorus_enabled = models.BooleanField(_("envoi vers Chorus Pro"), default=False)
     siret = models.CharField(
@@ -309,6 +413,8 @@ class Customer(Address):
                 | (
                     Q(chorus_enabled=False)
                     & Q(siret="")
+                    & Q(siren="")
+                    & Q(electronic_address="")
                     & Q(default_service_code="")
                     & Q(default_engagement_number="")
                 ),
@@ -323,10 +429,17 @@ class Customer(Address):
     def has_chorus_zone(self) -> bool:
         return self.kind != self.Kind.INDIVIDUAL
 
+    @property
+    def legal_siren(self) -> str:
+        """BT-47: the SIREN entered, else the one the SIRET starts with."""
+        return self.siren or (self.siret[:9] if len(self.siret) == 14 else "")
+
     def clean(self) -> None:
         if not self.has_chorus_zone and (
             self.chorus_enabled
             or self.siret
+            or self.siren
+            or self.electronic_address
             or self.default_service_code
             or self.default_engagement_number
         ):
@@ -336,13 +449,30 @@ class Customer(Address):
                     "ou « Entreprise individuelle »."
                 )
             )
+        errors = self.clean_delivery_address()
+        if self.siren and self.siret and not self.siret.startswith(self.siren):
+            errors["siret"] = _("Le SIRET doit commencer par le SIREN du client.")
+        if self.electronic_address and not self.electronic_address.startswith(
+            self.legal_siren or "-"
+        ):
+            errors["electronic_address"] = _(
+                "L'adresse électronique de facturation doit commencer par le SIREN du client."
+            )
+        if errors:
+            raise ValidationError(errors)
 
     def identity(self) -> dict:
         """The buyer's identity as printed on an invoice (frozen at finalisation)."""
         return {
             "name": self.name,
             "kind": self.kind,
+            "public": self.chorus_enabled,
             "siret": self.siret,
+            "siren": self.legal_siren,
+            "electronic_address": self.electronic_address
+            or fr_ctc.default_electronic_address(
+                self.legal_siren, self.siret, public=self.chorus_enabled
+            ),
             "vat_number": self.vat_number,
             "email": self.email,
             "address_line1": self.address_line1,
@@ -412,6 +542,12 @@ class Article(models.Model):
     exemption_reason = models.CharField(
         _("motif d'exonération"), max_length=200, blank=True, validators=[validate_invoice_text]
     )
+    exemption_code = models.CharField(
+        _("code d'exonération"), max_length=30, blank=True, choices=fr_ctc.ExemptionCode.choices
+    )
+    nature = models.CharField(
+        _("nature"), max_length=10, choices=fr_ctc.Nature.choices, default=fr_ctc.Nature.SERVICES
+    )
 
     class Meta:
         verbose_name = _("article")
@@ -425,7 +561,9 @@ class Article(models.Model):
         return f"{self.code} – {self.label}"
 
     def clean(self) -> None:
-        validators.validate_vat(self.vat_category, self.vat_rate, self.exemption_reason)
+        self.exemption_reason = validators.validate_vat(
+            self.vat_category, self.vat_rate, self.exemption_reason, self.exemption_code
+        )
 
 
 class InvoiceQuerySet(models.QuerySet):
@@ -466,7 +604,7 @@ class InvoiceQuerySet(models.QuerySet):
         return super().bulk_update(objs, fields, batch_size=batch_size)
 
 
-class Invoice(models.Model):
+class Invoice(DeliveryAddress):
     class Kind(models.TextChoices):
         INVOICE = "invoice", _("Facture")
         CREDIT_NOTE = "credit_note", _("Avoir")
@@ -510,6 +648,11 @@ class Invoice(models.Model):
         _("conditions de paiement"), max_length=300, blank=True, validators=[validate_invoice_text]
     )
     note = models.TextField(_("note"), blank=True, validators=[validate_invoice_text])
+    already_paid = models.BooleanField(
+        _("facture déjà payée"),
+        default=False,
+        help_text=_("Le client a déjà tout réglé : le net à payer est nul (cadre B2, S2, M2)."),
+    )
     seller_data = models.JSONField(_("vendeur (figé)"), null=True, blank=True, editable=False)
     buyer_data = models.JSONField(_("acheteur (figé)"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -590,6 +733,9 @@ class Invoice(models.Model):
                 )
         elif self.credited_invoice_id:
             errors["credited_invoice"] = _("Seul un avoir peut référencer une facture corrigée.")
+        if self.already_paid and self.kind == self.Kind.CREDIT_NOTE:
+            errors["already_paid"] = _("Un avoir ne peut pas être marqué comme déjà payé.")
+        errors.update(self.clean_delivery_address())
         if errors:
             raise ValidationError(errors)
 
@@ -667,6 +813,12 @@ class InvoiceLine(models.Model):
     exemption_reason = models.CharField(
         _("motif d'exonération"), max_length=200, blank=True, validators=[validate_invoice_text]
     )  # BT-120
+    exemption_code = models.CharField(
+        _("code d'exonération"), max_length=30, blank=True, choices=fr_ctc.ExemptionCode.choices
+    )  # BT-121
+    nature = models.CharField(
+        _("nature"), max_length=10, choices=fr_ctc.Nature.choices, default=fr_ctc.Nature.SERVICES
+    )  # goods or services: BT-23's letter
 
     objects = InvoiceLineQuerySet.as_manager()
 
@@ -704,7 +856,9 @@ class InvoiceLine(models.Model):
         return super().delete(*args, **kwargs)
 
     def clean(self) -> None:
-        validators.validate_vat(self.vat_category, self.vat_rate, self.exemption_reason)
+        self.exemption_reason = validators.validate_vat(
+            self.vat_category, self.vat_rate, self.exemption_reason, self.exemption_code
+        )
         if self.quantity is not None and self.quantity == 0:
             raise ValidationError({"quantity": _("La quantité ne peut pas être nulle.")})
 

@@ -195,4 +195,4 @@ def invoice_page(
 
 def invoice_totals(invoice: Invoice) -> Totals:
     """Totals of a saved invoice, from invoicing.totals (the PDF and XML use the same)."""
-    return compute_totals(invoice.lines.all())
+    return compute_totals(invoice.lines.all(), already_paid=invoice.already_paid)

@@ -11,7 +11,8 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from invoicing import preflight
+from invoicing import fr_ctc, preflight
+from invoicing.fr_ctc import Nature
 from invoicing.models import (
     Article,
     Company,
@@ -35,6 +36,8 @@ class LineInput:
     vat_rate: Decimal = Decimal("20.00")
     exemption_reason: str = ""
     article: Article | None = None
+    exemption_code: str = ""
+    nature: str = Nature.SERVICES
 
 
 def line_from_article(article: Article, quantity: Decimal) -> LineInput:
@@ -46,6 +49,8 @@ def line_from_article(article: Article, quantity: Decimal) -> LineInput:
         vat_category=article.vat_category,
         vat_rate=article.vat_rate,
         exemption_reason=article.exemption_reason,
+        exemption_code=article.exemption_code,
+        nature=article.nature,
         article=article,
     )
 
@@ -64,6 +69,8 @@ def _build_lines(invoice: Invoice, lines: Iterable[LineInput]) -> list[InvoiceLi
             vat_category=line.vat_category,
             vat_rate=Decimal(line.vat_rate),
             exemption_reason=line.exemption_reason,
+            exemption_code=line.exemption_code,
+            nature=line.nature,
         )
         try:
             row.full_clean(exclude=["invoice"])
@@ -90,8 +97,15 @@ def invoice_create(
     delivery_date: datetime.date | None = None,
     payment_terms: str = "",
     note: str = "",
+    already_paid: bool = False,
+    delivery_address: dict | None = None,
 ) -> Invoice:
-    """Create a provisional invoice (or credit note) with its lines, validated as a whole."""
+    """Create a provisional invoice (or credit note) with its lines, validated as a whole.
+
+    `delivery_address` (DeliveryAddress fields) defaults to the customer's delivery address.
+    """
+    if delivery_address is None:
+        delivery_address = customer.delivery_address()
     invoice = Invoice(
         dossier=company.dossier,
         company=company,
@@ -104,6 +118,8 @@ def invoice_create(
         delivery_date=delivery_date,
         payment_terms=payment_terms,
         note=note,
+        already_paid=already_paid,
+        **delivery_address,
     )
     invoice.full_clean()
     invoice.save()
@@ -164,6 +180,8 @@ def credit_note_lines(
             vat_category=line.vat_category,
             vat_rate=line.vat_rate,
             exemption_reason=line.exemption_reason,
+            exemption_code=line.exemption_code,
+            nature=line.nature,
             article=line.article,
         )
         for line, quantity in chosen
@@ -185,6 +203,7 @@ def credit_note_create(
         lines=credit_note_lines(invoice, quantities),
         buyer_reference=invoice.buyer_reference,
         order_reference=invoice.order_reference,
+        delivery_address=invoice.delivery_address(),
     )
 
 
@@ -239,7 +258,14 @@ def _freeze(invoice: Invoice, *, number: str, today: datetime.date, buyer_siret)
     invoice.seller_data = invoice.company.identity()
     invoice.buyer_data = invoice.customer.identity()
     if buyer_siret:  # confirmed when sending (BT-46/BT-47), it wins over the customer file
-        invoice.buyer_data["siret"] = buyer_siret
+        buyer = invoice.buyer_data
+        buyer["siret"] = buyer_siret
+        if not buyer_siret.startswith(buyer.get("siren") or "-"):
+            buyer["siren"] = buyer_siret[:9]
+        if not invoice.customer.electronic_address:
+            buyer["electronic_address"] = fr_ctc.default_electronic_address(
+                buyer["siren"], buyer_siret, public=buyer.get("public", False)
+            )
     invoice.state = Invoice.State.FINAL
     invoice.finalised_at = timezone.now()
 
@@ -384,6 +410,8 @@ INVOICE_EDITABLE_FIELDS = frozenset(
         "delivery_date",
         "payment_terms",
         "note",
+        "already_paid",
+        *Invoice.DELIVERY_FIELDS,
     }
 )
 

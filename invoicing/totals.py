@@ -36,6 +36,7 @@ class VatBreakdown:
     taxable_amount: Decimal  # BT-116
     tax_amount: Decimal  # BT-117
     exemption_reason: str  # BT-120
+    exemption_code: str = ""  # BT-121
 
 
 @dataclass(frozen=True)
@@ -54,16 +55,21 @@ def line_net(quantity: Decimal, unit_price: Decimal) -> Decimal:
     return round_cents(Decimal(quantity) * Decimal(unit_price))
 
 
-def compute_totals(lines: Iterable[LineLike], prepaid: Decimal = Decimal("0.00")) -> Totals:
+def compute_totals(
+    lines: Iterable[LineLike], prepaid: Decimal = Decimal("0.00"), *, already_paid: bool = False
+) -> Totals:
+    """`already_paid`: the buyer paid everything before the invoice (BT-113 = BT-112)."""
     lines = list(lines)
     nets = tuple(line_net(line.quantity, line.unit_price) for line in lines)
     groups: dict[tuple[str, Decimal], list] = {}
     for line, net in zip(lines, nets, strict=True):
         rate = Decimal(line.vat_rate).quantize(CENT)
-        entry = groups.setdefault((line.vat_category, rate), [Decimal("0.00"), ""])
+        entry = groups.setdefault((line.vat_category, rate), [Decimal("0.00"), "", ""])
         entry[0] += net
         if not entry[1] and line.exemption_reason:
             entry[1] = line.exemption_reason
+        if not entry[2]:
+            entry[2] = getattr(line, "exemption_code", "") or ""
     breakdown = tuple(
         VatBreakdown(
             category=category,
@@ -71,15 +77,16 @@ def compute_totals(lines: Iterable[LineLike], prepaid: Decimal = Decimal("0.00")
             taxable_amount=round_cents(base),
             tax_amount=round_cents(base * rate / HUNDRED),
             exemption_reason=reason,
+            exemption_code=code,
         )
-        for (category, rate), (base, reason) in sorted(
+        for (category, rate), (base, reason, code) in sorted(
             groups.items(), key=lambda item: (item[0][0] != "S", -item[0][1], item[0][0])
         )
     )
     line_total = round_cents(sum(nets, Decimal("0.00")))
     tax_total = round_cents(sum((b.tax_amount for b in breakdown), Decimal("0.00")))
     tax_inclusive = line_total + tax_total
-    prepaid = round_cents(prepaid)
+    prepaid = tax_inclusive if already_paid else round_cents(prepaid)
     return Totals(
         line_nets=nets,
         line_total=line_total,

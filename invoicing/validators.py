@@ -220,12 +220,18 @@ def number_patterns_overlap(first: str, second: str) -> str | None:
     return "".join(reversed(chars))
 
 
-def validate_vat(category: str, rate: Decimal | None, exemption_reason: str) -> None:
-    """EN 16931 rules on a line's VAT: S has a positive rate, exemptions a 0 rate and a reason."""
+def validate_vat(
+    category: str, rate: Decimal | None, exemption_reason: str, exemption_code: str = ""
+) -> str:
+    """EN 16931 rules on a line's VAT: S has a positive rate, exemptions a 0 rate and a reason
+    (BT-120), which the exemption code (BT-121) gives by default. Returns the reason."""
+    from invoicing import fr_ctc
     from invoicing.models import EXEMPT_CATEGORIES, VatCategory
 
+    if exemption_code and not exemption_reason.strip():
+        exemption_reason = fr_ctc.exemption_text(exemption_code)
     if rate is None:
-        return
+        return exemption_reason
     if rate < 0 or rate >= 100:
         raise ValidationError({"vat_rate": _("Le taux de TVA doit être compris entre 0 et 100 %.")})
     if category == VatCategory.STANDARD and rate == 0:
@@ -243,3 +249,9 @@ def validate_vat(category: str, rate: Decimal | None, exemption_reason: str) -> 
                 )
             }
         )
+    if exemption_code and category not in EXEMPT_CATEGORIES:
+        raise ValidationError(
+            {"exemption_code": _("Un code d'exonération ne va qu'avec une TVA exonérée.")}
+        )
+    fr_ctc.validate_exemption_code(category, exemption_code)
+    return exemption_reason

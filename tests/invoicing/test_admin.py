@@ -142,6 +142,7 @@ def invoice_form_data(invoice: Invoice, **overrides) -> dict:
         "lines-0-vat_category": line.vat_category,
         "lines-0-vat_rate": str(line.vat_rate),
         "lines-0-exemption_reason": "",
+        "lines-0-nature": line.nature,
         "_save": "Enregistrer",
     }
     return data | overrides
