@@ -11,6 +11,7 @@ from django.db import transaction
 
 from chorus.sandbox import seed
 from invoicing import services
+from invoicing.fr_ctc import ExemptionCode, Nature, exemption_text
 from invoicing.models import Article, Company, Customer, Dossier, Invoice, Membership, VatCategory
 
 DEMO_USERNAME = "demo"
@@ -40,11 +41,12 @@ COMPANIES = [
     },
 ]
 
-ARTICLES = [
-    ("CONSEIL-J", "Journée de conseil", "DAY", "650.0000", "S", "20.00", ""),
-    ("FORM-H", "Heure de formation", "HUR", "85.0000", "S", "20.00", ""),
-    ("LIVRE-TECH", "Ouvrage technique", "C62", "39.9000", "S", "5.50", ""),
-    ("MAINT-M", "Maintenance mensuelle", "MON", "240.0000", "S", "10.00", ""),
+GOODS, SERVICES = Nature.GOODS, Nature.SERVICES
+ARTICLES = [  # code, label, unit, price, VAT category, rate, exemption code, nature
+    ("CONSEIL-J", "Journée de conseil", "DAY", "650.0000", "S", "20.00", "", SERVICES),
+    ("FORM-H", "Heure de formation", "HUR", "85.0000", "S", "20.00", "", SERVICES),
+    ("LIVRE-TECH", "Ouvrage technique", "C62", "39.9000", "S", "5.50", "", GOODS),
+    ("MAINT-M", "Maintenance mensuelle", "MON", "240.0000", "S", "10.00", "", SERVICES),
     (
         "FORM-PRO",
         "Formation professionnelle continue",
@@ -52,7 +54,8 @@ ARTICLES = [
         "95.0000",
         "E",
         "0.00",
-        "Exonération de TVA, article 261-4-4° du CGI",
+        ExemptionCode.EXEMPT_261,
+        SERVICES,
     ),
 ]
 
@@ -155,13 +158,32 @@ class Command(BaseCommand):
                 "address_line1": "3 rue des Lilas",
                 "postcode": "69003",
                 "city": "Lyon",
+                "email": "camille.martin@example.fr",  # BT-49 of a buyer without SIREN
+            },
+        )
+        Customer.objects.get_or_create(
+            dossier=dossier,
+            code="ENT01",
+            defaults={
+                "kind": Customer.Kind.COMPANY,
+                "name": "Librairie du Centre SARL",
+                "siren": "552081317",
+                "vat_number": "FR24552081317",
+                "address_line1": "8 rue Gambetta",
+                "postcode": "51100",
+                "city": "Reims",
+                "delivery_name": "Entrepôt de Tinqueux",
+                "delivery_address_line1": "ZA des Naux, 2 allée Gustave Eiffel",
+                "delivery_postcode": "51430",
+                "delivery_city": "Tinqueux",
+                "delivery_country_code": "FR",
             },
         )
         return result
 
     def _articles(self, dossier: Dossier) -> list[Article]:
         articles = []
-        for code, label, unit, price, category, rate, reason in ARTICLES:
+        for code, label, unit, price, category, rate, exemption_code, nature in ARTICLES:
             article, _ = Article.objects.get_or_create(
                 dossier=dossier,
                 code=code,
@@ -171,7 +193,9 @@ class Command(BaseCommand):
                     "unit_price": Decimal(price),
                     "vat_category": VatCategory(category),
                     "vat_rate": Decimal(rate),
-                    "exemption_reason": reason,
+                    "exemption_code": exemption_code,
+                    "exemption_reason": exemption_text(exemption_code),
+                    "nature": nature,
                 },
             )
             articles.append(article)
