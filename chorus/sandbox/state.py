@@ -1172,11 +1172,13 @@ class Platform:
             )
         elif not buyer.active:
             errors.append(f"La structure destinataire {buyer.siret} n'est pas active.")
+        errors.extend(facturx_check.party_id_errors(cii))
         if buyer is not None and buyer.public and buyer.active:
             errors.extend(self._reference_errors(buyer, cii))
         if cii.type_code == "380" and not cii.payment_means_codes:
             errors.append(PAYMENT_MEANS_MESSAGE)
-        if set(cii.payment_means_codes) & {"30", "31", "42", "58"} and not cii.iban:
+        transfer = set(cii.payment_means_codes) & {"30", "31", "42", "58"}
+        if transfer and not cii.iban and cii.type_code == "380":  # a 381 refund needs none
             errors.append(
                 "L'element FichierXml.SupplyChainTradeTransaction.ApplicableHeaderTradeSettlement."
                 "SpecifiedTradeSettlementPaymentMeans.PayeePartyCreditorFinancialAccount.IBANID."
@@ -1184,11 +1186,7 @@ class Platform:
             )
         if cii.type_code == "381" and cii.has_negative_amount:
             errors.append("Un avoir (TypeCode 381) doit porter des montants positifs.")
-        if cii.business_process and cii.business_process not in {f"A{n}" for n in range(1, 26)}:
-            errors.append(
-                f"Le cadre de facturation {cii.business_process} (balise : "
-                "BusinessProcessSpecifiedDocumentContextParameter.ID.value) n'est pas valide."
-            )
+        errors.extend(facturx_check.business_process_errors(cii))
         if cii.currency and cii.currency != "EUR":
             errors.append(f"La devise {cii.currency} n'est pas acceptee sans taux de change.")
         if not cii.number:

@@ -6,7 +6,8 @@
         sandbox.stats()["deposits_by_invoice_number"]
 
 `make_facturx_pdf()` builds a small Factur-X PDF (CII XML embedded as factur-x.xml) that the
-sandbox accepts, with switches to break each rule Chorus Pro checks.
+sandbox accepts, with switches to break each rule Chorus Pro checks, in the French 2026 CTC
+layout (default, `layout="fr-ctc"`) or the legacy Chorus Pro one (`layout="legacy"`).
 """
 
 from __future__ import annotations
@@ -224,11 +225,13 @@ def run_sandbox(
 
 # --- sample Factur-X files -----------------------------------------------------------------------
 
-_OMIT = object()
+_OMIT: Any = object()
+LAYOUTS = ("fr-ctc", "legacy")
 
 
 def make_cii_xml(
     *,
+    layout: str = "fr-ctc",
     number: str = "F2024-0001",
     type_code: str = "380",
     issue_date: str = "20240115",
@@ -239,13 +242,29 @@ def make_cii_xml(
     payment_means: str | None = "30",
     iban: str | None = "FR7630006000011234567890189",
     currency: str = "EUR",
-    business_process: str | None = None,
+    business_process: str | None = _OMIT,
     total_ht: Decimal = Decimal("100.00"),
     vat_rate: Decimal = Decimal("20.00"),
+    amount_due: Decimal | None = None,
+    seller_siren: str | None = _OMIT,
+    buyer_siren: str | None = _OMIT,
 ) -> bytes:
-    """A minimal EN 16931-style CII invoice with the data Chorus Pro reads (§6.2)."""
+    """A minimal EN 16931-style CII invoice with the data Chorus Pro reads (§6.2).
+
+    `layout="fr-ctc"` (French 2026 CTC, BR-FR): each party's SIRET in `GlobalID@0009`
+    (BT-29/BT-46) and its SIREN (default: the SIRET's first 9 digits) in
+    `SpecifiedLegalOrganization/ID@0002` (BT-30/BT-47), an `ADN`/`B2G` note, BT-23 `M1` unless
+    `business_process` is given (None: no BT-23). `layout="legacy"`: the SIRET in
+    `SpecifiedLegalOrganization/ID@0002`, no GlobalID, no note, no BT-23 unless given.
+    `amount_due` defaults to the total with VAT (BT-115)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    fr_ctc = layout == "fr-ctc"
+    if business_process is _OMIT:
+        business_process = "M1" if fr_ctc else None
     tax = (total_ht * vat_rate / 100).quantize(Decimal("0.01"))
     ttc = total_ht + tax
+    due = ttc if amount_due is None else amount_due
 
     def opt(value: str | None, template: str) -> str:
         return template.format(value) if value else ""
@@ -269,6 +288,19 @@ def make_cii_xml(
         )
     legal = '<ram:SpecifiedLegalOrganization><ram:ID schemeID="0002">{}</ram:ID>'
     legal += "</ram:SpecifiedLegalOrganization>"
+    global_id = '<ram:GlobalID schemeID="0009">{}</ram:GlobalID>'
+
+    def party(name: str, siret: str | None, siren: str | None) -> str:
+        if not fr_ctc:
+            return f"<ram:Name>{name}</ram:Name>{opt(siret, legal)}"
+        if siren is _OMIT:
+            siren = siret[:9] if siret else None
+        return f"{opt(siret, global_id)}<ram:Name>{name}</ram:Name>{opt(siren, legal)}"
+
+    note = ""
+    if fr_ctc:  # a public buyer (B2G), fr-2026-data.md §2
+        note = "<ram:IncludedNote><ram:Content>B2G</ram:Content>"
+        note += "<ram:SubjectCode>ADN</ram:SubjectCode></ram:IncludedNote>"
     buyer_ref = opt(service_code, "<ram:BuyerReference>{}</ram:BuyerReference>")
     order_ref = opt(
         engagement_number,
@@ -284,12 +316,12 @@ def make_cii_xml(
 </ram:GuidelineSpecifiedDocumentContextParameter></rsm:ExchangedDocumentContext>
 <rsm:ExchangedDocument><ram:ID>{number}</ram:ID><ram:TypeCode>{type_code}</ram:TypeCode>
 <ram:IssueDateTime><udt:DateTimeString format="102">{issue_date}</udt:DateTimeString>
-</ram:IssueDateTime></rsm:ExchangedDocument>
+</ram:IssueDateTime>{note}</rsm:ExchangedDocument>
 <rsm:SupplyChainTradeTransaction>
 <ram:ApplicableHeaderTradeAgreement>{buyer_ref}
-<ram:SellerTradeParty><ram:Name>Chorale Démo SARL</ram:Name>{opt(seller_siret, legal)}
+<ram:SellerTradeParty>{party("Chorale Démo SARL", seller_siret, seller_siren)}
 </ram:SellerTradeParty>
-<ram:BuyerTradeParty><ram:Name>Acheteur public</ram:Name>{opt(buyer_siret, legal)}
+<ram:BuyerTradeParty>{party("Acheteur public", buyer_siret, buyer_siren)}
 </ram:BuyerTradeParty>
 {order_ref}
 </ram:ApplicableHeaderTradeAgreement>
@@ -301,7 +333,7 @@ def make_cii_xml(
 <ram:TaxBasisTotalAmount>{total_ht}</ram:TaxBasisTotalAmount>
 <ram:TaxTotalAmount currencyID="{currency}">{tax}</ram:TaxTotalAmount>
 <ram:GrandTotalAmount>{ttc}</ram:GrandTotalAmount>
-<ram:DuePayableAmount>{ttc}</ram:DuePayableAmount>
+<ram:DuePayableAmount>{due}</ram:DuePayableAmount>
 </ram:SpecifiedTradeSettlementHeaderMonetarySummation>
 </ram:ApplicableHeaderTradeSettlement>
 </rsm:SupplyChainTradeTransaction>

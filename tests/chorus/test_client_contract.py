@@ -210,7 +210,7 @@ def test_flow_waits_then_processes_on_the_sandbox_clock(client, sandbox):
         ({"service_code": "FACTURES_PUBLIQUES"}, "FACTURES_PUBLIQUES est reserve"),
         ({"service_code": "INCONNU"}, "Le code service INCONNU"),
         ({"currency": "USD"}, "La devise USD"),
-        ({"business_process": "B1"}, "cadre de facturation B1"),
+        ({"business_process": "Z9"}, "cadre de facturation Z9"),
     ],
 )
 def test_invoice_breaking_a_chorus_rule_is_rejected_in_the_report(client, invoice, expected):
