@@ -54,6 +54,17 @@ def plan_remaining(dossier: Dossier, year: int | None = None) -> int:
     return max(dossier.chorus_yearly_allowance - taken, 0)
 
 
+def plan_requestable(dossier: Dossier) -> int:
+    """Sends a new request may still take: what is left, less the sends already queued or
+    running that have not reserved theirs yet (they will, before this one)."""
+    waiting = Submission.objects.filter(
+        dossier=dossier,
+        status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING],
+        plan_state__in=[Submission.PlanState.NONE, Submission.PlanState.RELEASED],
+    ).count()
+    return max(plan_remaining(dossier) - waiting, 0)
+
+
 def plan_warning(dossier: Dossier) -> str:
     """The seed's warning when 10 sends or fewer are left, else ''."""
     if plan_remaining(dossier) <= WARNING_THRESHOLD:

@@ -116,6 +116,15 @@ def submission_request(
             status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
         ).exists():
             raise SendRefused(_("Cette facture est déjà en cours d'envoi vers Chorus Pro."))
+        if company.secrets_to_reenter:
+            raise SendRefused(
+                _(
+                    "À ressaisir pour l'entreprise %(company)s : %(secrets)s (la clé de "
+                    "chiffrement du serveur a changé). Saisissez-les à nouveau dans "
+                    "Paramètres > Entreprise."
+                )
+                % {"company": company.name, "secrets": ", ".join(company.secrets_to_reenter)}
+            )
         if not company.has_chorus_credentials:
             raise SendRefused(
                 _(
@@ -151,7 +160,7 @@ def submission_request(
         )
         if problems:
             raise SendRefused(preflight_refusal(problems))
-        if plan.plan_remaining(dossier) <= 0:
+        if plan.plan_requestable(dossier) <= 0:
             raise SendRefused(plan.exhausted_message(dossier.chorus_yearly_allowance))
         try:
             with transaction.atomic():

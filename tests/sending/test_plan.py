@@ -100,3 +100,19 @@ def test_a_retry_never_runs_beside_another_live_sending(submission, make_invoice
     )
     with pytest.raises(SendRefused, match="déjà en cours d'envoi"):
         submission_retry(submission=submission)
+
+
+def test_sends_queued_but_not_yet_reserved_count_against_a_new_request(submission, make_invoice):
+    dossier = submission.dossier
+    dossier.chorus_yearly_allowance = 2
+    dossier.save()
+    second = make_invoice()
+    submission_request(invoice_ids=[second.pk], dossier=dossier, siret=second.customer.siret)
+    assert plan.plan_remaining(dossier) == 2  # nothing reserved yet: both still queued
+
+    third = make_invoice()
+    with pytest.raises(SendRefused) as refused:
+        submission_request(invoice_ids=[third.pk], dossier=dossier, siret=third.customer.siret)
+
+    assert "volume" in str(refused.value)
+    assert not Submission.objects.filter(invoice=third).exists()
