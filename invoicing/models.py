@@ -326,6 +326,15 @@ class Company(Address):
     def has_chorus_credentials(self) -> bool:
         return bool(self.chorus_login and self.chorus_password)
 
+    @property
+    def secrets_to_reenter(self) -> list[str]:
+        """Labels of the stored secrets no configured key decrypts (« à ressaisir »)."""
+        return [
+            str(self._meta.get_field(name).verbose_name)
+            for name in ("chorus_password", "piste_client_secret")
+            if getattr(self, name).unreadable
+        ]
+
     def identity(self) -> dict:
         """The seller's identity as printed on an invoice (frozen at finalisation)."""
         return {

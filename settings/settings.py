@@ -1,5 +1,6 @@
 """Chorale settings, read from the environment (see README.md and .env.example)."""
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -20,6 +21,8 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 # Key for secrets stored in the database (technical passwords, client secrets): a Fernet
 # key, or any passphrase (derived). Changing it makes stored secrets unreadable.
 FIELD_ENCRYPTION_KEY = env_str("CHORALE_ENCRYPTION_KEY", SECRET_KEY)
+# Keys that only decrypt (comma-separated): the old key while `rotate_encryption_key` runs.
+FIELD_ENCRYPTION_PREVIOUS_KEYS = env_list("CHORALE_ENCRYPTION_PREVIOUS_KEYS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -29,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "invoicing",
     "facturx_export",
     "chorus",
@@ -46,7 +50,28 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a lockout into the French page
 ]
+
+# Login throttling (django-axes): after CHORALE_LOGIN_FAILURE_LIMIT failures an account, and
+# separately an address, is locked for CHORALE_LOGIN_LOCKOUT_MINUTES, on /connexion/ and
+# /admin/login/ alike. Admins unlock in the admin (« Tentatives d'accès ») or with
+# `manage.py axes_reset_username <login>`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("CHORALE_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("CHORALE_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's address: REMOTE_ADDR, unless a number of trusted reverse proxies is given
+# (then the address they append to X-Forwarded-For; never trust a header nobody sets).
+AXES_IPWARE_PROXY_COUNT = env_int("CHORALE_TRUSTED_PROXIES", 0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+)
 
 ROOT_URLCONF = "settings.urls"
 WSGI_APPLICATION = "settings.wsgi.application"

@@ -62,3 +62,9 @@ def query(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def minutes(value) -> int:
+    """A timedelta in whole minutes (at least 1)."""
+    return max(1, round(value.total_seconds() / 60)) if value else 0
