@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from invoicing.models import Company, Dossier, Membership
+from invoicing.models import Company, Dossier, Invoice, Membership
 
 SESSION_DOSSIER = "chorale_dossier_id"
 SESSION_COMPANY = "chorale_company_id"
@@ -51,10 +51,22 @@ def resolve_workspace(request: HttpRequest) -> Workspace | None:
     wanted_company = request.session.get(SESSION_COMPANY)
     company = next((c for c in companies if c.pk == wanted_company), None)
     if company is None and companies:
-        company = companies[0]
+        company = _busiest_company(membership.dossier, companies)
     return Workspace(
         membership=membership, memberships=memberships, companies=companies, company=company
     )
+
+
+def _busiest_company(dossier: Dossier, companies: list[Company]) -> Company:
+    """Until the user picks one: the company of the dossier's latest invoice (the one in
+    use, not a set-up in progress), else the first by name."""
+    latest = (
+        Invoice.objects.filter(dossier=dossier)
+        .order_by("-created_at", "-id")
+        .values_list("company_id", flat=True)
+        .first()
+    )
+    return next((c for c in companies if c.pk == latest), companies[0])
 
 
 def select_workspace(request: HttpRequest, *, dossier_id: int, company_id: int | None) -> bool:
