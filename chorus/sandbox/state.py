@@ -1059,7 +1059,8 @@ class Platform:
         if "avecSignature" in body and not isinstance(body["avecSignature"], bool):
             return _refusal(5, "avecSignature doit être un booléen", status=400)
         user_id = body.get("idUtilisateurCourant")
-        if user_id is not None and user_id != account.id_utilisateur:
+        # Real clients send 0 (GO) or nothing (OCA): only another user's id is refused.
+        if user_id not in (None, 0) and user_id != account.id_utilisateur:
             return _refusal(6, "idUtilisateurCourant ne correspond pas au compte", status=400)
         if len(content) > self.config.max_flux_bytes:
             return _refusal(7, "Le fichier du flux dépasse la taille maximale", status=400)

@@ -471,3 +471,18 @@ def test_server_module_runs_without_django_for_the_listing():
     out = io.StringIO()
     server.run({"list": True}, out=out)
     assert json.loads(out.getvalue())["piste_client"]["client_id"] == "sandbox-chorale-client"
+
+
+@pytest.mark.parametrize("user_id", [0, None])
+def test_a_deposit_with_idutilisateurcourant_0_or_absent_is_accepted(sandbox, user_id):
+    # GO sends 0, OCA sends nothing: the real platform takes both (reference §1.4).
+    body = {
+        "fichierFlux": base64.b64encode(make_facturx_pdf()).decode(),
+        "nomFichier": "facture.pdf",
+        "syntaxeFlux": "IN_DP_E2_CII_FACTURX",
+        "avecSignature": False,
+    }
+    if user_id is not None:
+        body["idUtilisateurCourant"] = user_id
+    answer = call(sandbox, "/cpro/factures/v1/deposer/flux", body)
+    assert answer.status_code == 200 and answer.json()["codeRetour"] == 0
