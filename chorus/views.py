@@ -61,8 +61,13 @@ def _initial(invoice: Invoice) -> dict:
 
 
 def _dialog(request, invoice, form, *, refusal="", check=None, status=200) -> HttpResponse:
-    if invoice.is_final and not refusal:  # said at once, not after the click (seed §5)
+    # What is known to fail is said at once, not after the click (seed §5), and the send
+    # button is then off.
+    blocked = invoice.is_final or plan.plan_requestable(request.workspace.dossier) <= 0
+    if invoice.is_final and not refusal:
         refusal = final_invoice_message()
+    elif blocked and not refusal:
+        refusal = plan.exhausted_message(request.workspace.dossier.chorus_yearly_allowance)
     return render(
         request,
         "chorus/send.html",
@@ -70,6 +75,7 @@ def _dialog(request, invoice, form, *, refusal="", check=None, status=200) -> Ht
             "invoice": invoice,
             "form": form,
             "refusal": refusal,
+            "blocked": blocked,
             "check": check,
             "plan_warning": plan.plan_warning(request.workspace.dossier),
             "check_url": reverse("chorus:siret_check", args=(invoice.pk,)),

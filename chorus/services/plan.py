@@ -67,7 +67,8 @@ def plan_requestable(dossier: Dossier) -> int:
 
 def plan_warning(dossier: Dossier) -> str:
     """The seed's warning when 10 sends or fewer are left, else ''."""
-    if plan_remaining(dossier) <= WARNING_THRESHOLD:
+    # At 0 the seed says only that the volume is reached (exhausted_message), never both.
+    if 0 < plan_requestable(dossier) <= WARNING_THRESHOLD:
         return warning_message(dossier.chorus_yearly_allowance)
     return ""
 

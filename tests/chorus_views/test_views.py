@@ -421,3 +421,15 @@ def test_siret_check_chorus_error_shown(web, invoice, on_sandbox):
         reverse("chorus:siret_check", args=(invoice.pk,)), {"siret": seed.BUYER_NONE}
     ).json()
     assert data["ok"] is False and data["message"]
+
+
+def test_at_zero_sends_left_the_dialog_says_only_the_volume_is_reached(web, invoice, dossier):
+    PlanYear.objects.create(dossier=dossier, year=plan.current_year(), used=100)
+    url = reverse("chorus:send", args=(invoice.pk,))
+
+    for response in (web.get(url), web.post(url, {"siret": invoice.customer.siret, "send": "1"})):
+        html = response.content.decode().replace("&#x27;", "'")
+        assert "vous autorise à 100 Factures envoyées, vous avez atteint ce volume" in html
+        assert "une fois ce volume atteint" not in html and 'id="plan-warning"' not in html
+        assert 'name="send" value="1" class="btn btn-primary" disabled' in html
+    assert not Submission.objects.exists()
