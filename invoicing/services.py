@@ -253,7 +253,9 @@ def _freeze(invoice: Invoice, *, number: str, today: datetime.date, buyer_siret)
     """Give `invoice` (in memory) everything finalisation writes."""
     invoice.number = number
     invoice.issue_date = today
-    if invoice.due_date is None or invoice.due_date < today:
+    if invoice.already_paid:  # BT-9 is then the date it was paid (BR-FR-CO-09): today at most
+        invoice.due_date = min(invoice.due_date or today, today)
+    elif invoice.due_date is None or invoice.due_date < today:
         invoice.due_date = today + datetime.timedelta(days=invoice.company.payment_terms_days)
     invoice.seller_data = invoice.company.identity()
     invoice.buyer_data = invoice.customer.identity()

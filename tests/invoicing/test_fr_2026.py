@@ -251,3 +251,13 @@ def test_the_migration_codes_articles_and_provisional_lines_but_not_final_invoic
     codes = list(provisional.lines.values_list("exemption_code", flat=True))
     assert codes == [ExemptionCode.EXPORT, ExemptionCode.FRANCHISE]
     assert InvoiceLine.objects.get(invoice=frozen).exemption_code == ""
+
+
+def test_an_already_paid_invoice_is_due_on_the_day_it_was_paid_not_after():
+    company = CompanyFactory()
+    customer = CustomerFactory(dossier=company.dossier)
+    invoice = services.invoice_create(
+        company=company, customer=customer, lines=[line()], already_paid=True
+    )
+    final = services.invoice_finalise(invoice_id=invoice.pk)
+    assert final.due_date == final.issue_date
