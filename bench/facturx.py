@@ -65,7 +65,7 @@ SELLER = Party(
     address_line1="12 rue des Vignes", postcode="51100", city="Reims",
 )  # fmt: skip
 BUYER = Party(
-    name="Mairie de Démoville", siret="11000601200014", siren="110006012",
+    name="Mairie de Démoville", siret="11000601200014", siren="110006012", public=True,
     address_line1="1 place de la Mairie", postcode="75001", city="Paris",
 )  # fmt: skip
 RATES = [Decimal("20.00"), Decimal("10.00"), Decimal("5.50")]

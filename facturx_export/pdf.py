@@ -121,6 +121,35 @@ def legal_line(seller: Party) -> str:
     return " – ".join(parts)
 
 
+def buyer_ids(snapshot: InvoiceSnapshot) -> str:
+    """The buyer's identifiers and Chorus Pro references, one per line (pre-line text)."""
+    buyer = snapshot.buyer
+    legal = []
+    if buyer.siren:  # a mandatory mention since 1 Sept 2026
+        legal.append(f"SIREN{NBSP}{buyer.siren}")
+    if buyer.siret:
+        legal.append(f"SIRET{NBSP}{buyer.siret}")
+    rows = [" – ".join(legal)] if legal else []
+    if buyer.vat_number:
+        rows.append(f"N° TVA {buyer.vat_number}")
+    if snapshot.buyer_reference:
+        rows.append(f"Service : {snapshot.buyer_reference}")
+    if snapshot.order_reference:
+        rows.append(f"Engagement : {snapshot.order_reference}")
+    return "\n".join(rows)
+
+
+def delivery_lines(snapshot: InvoiceSnapshot) -> str:
+    place = snapshot.delivery_address
+    if place is None:
+        return ""
+    rows = [place.name, place.address_line1, place.address_line2]
+    city = f"{place.postcode} {place.city}"
+    if place.country_code and place.country_code != "FR":
+        city += f" ({place.country_code})"
+    return "\n".join(row for row in [*rows, city] if row)
+
+
 def context(snapshot: InvoiceSnapshot) -> dict:
     totals = snapshot.totals
     vat = []
@@ -173,6 +202,8 @@ def context(snapshot: InvoiceSnapshot) -> dict:
         "due_date": format_date(snapshot.due_date),
         "delivery_date": format_date(snapshot.delivery_date),
         "preceding_date": format_date(snapshot.preceding_date),
+        "buyer_ids": buyer_ids(snapshot),
+        "delivery": delivery_lines(snapshot),
         "lines": rows,
         "summary": summary,
         "due": format_money(totals.due),

@@ -38,6 +38,15 @@ PARTY_LABELS = {
     "siren": "SIREN",
     "vat_number": "n° de TVA",
     "tax_registration_id": "identifiant fiscal",
+    "electronic_address": "adresse électronique de facturation",
+}
+DELIVERY_LABELS = {  # DeliveryAddress field: (label, the invoice's field)
+    "name": ("nom du lieu", "delivery_name"),
+    "address_line1": ("adresse", "delivery_address_line1"),
+    "address_line2": ("complément d'adresse", "delivery_address_line2"),
+    "postcode": ("code postal", "delivery_postcode"),
+    "city": ("ville", "delivery_city"),
+    "country_code": ("pays", "delivery_country_code"),
 }
 INVOICE_LABELS = {
     "number": ("numéro de facture", "company.invoice_number_pattern"),
@@ -55,7 +64,20 @@ RULE_FIELDS = {
     "BR-E-02": "company.tax_registration_id",
     "BR-AE-02": "customer.vat_number",
     "BR-CO-25": "due_date",
+    "BR-FR-10": "company.siren",
+    "BR-FR-11": "customer.siren",
+    "BR-FR-13": "company.electronic_address",
+    "BR-FR-16": "lines",
+    "BR-FR-CO-05": "credited_invoice",
 }
+# BR-FR rules on a field of the seller or of the buyer, which the location tells apart.
+PARTY_RULE_FIELDS = {
+    "BR-FR-09": "siret",
+    "BR-FR-23": "electronic_address",
+    "BR-FR-25": "electronic_address",
+    "BR-FR-32": "siren",
+}
+NUMBER_RULES = {"BR-FR-01", "BR-FR-02"}  # BT-1, or BT-25 (the corrected invoice)
 TEXT_RULE = "CHORALE-10"
 
 
@@ -64,10 +86,16 @@ def _texts(snapshot: InvoiceSnapshot):
     for role, party in (("company", snapshot.seller), ("customer", snapshot.buyer)):
         owner = "Entreprise" if role == "company" else "Client"
         for item in dataclasses.fields(Party):
-            label = PARTY_LABELS.get(item.name, item.name)
-            yield f"{owner}, {label}", f"{role}.{item.name}", None, getattr(party, item.name)
+            value = getattr(party, item.name)
+            if isinstance(value, str) and item.name != "kind":
+                label = PARTY_LABELS.get(item.name, item.name)
+                yield f"{owner}, {label}", f"{role}.{item.name}", None, value
     for name, (label, field) in INVOICE_LABELS.items():
         yield label.capitalize(), field, None, getattr(snapshot, name)
+    if snapshot.delivery_address:
+        for name, (label, field) in DELIVERY_LABELS.items():
+            value = getattr(snapshot.delivery_address, name)
+            yield f"Adresse de livraison, {label}", field, None, value
     for line in snapshot.lines:
         yield f"Ligne {line.position}, libellé", "lines", line.position, line.label
     for entry in snapshot.totals.vat_breakdown:
@@ -90,13 +118,41 @@ def snapshot_problems(snapshot: InvoiceSnapshot) -> list[Problem]:
     try:
         check_xml(build_xml(snapshot), snapshot)
     except FacturxCheckError as exc:
-        problems += [_with_field(problem) for problem in exc.problems]
+        problems += [_with_field(problem, snapshot) for problem in exc.problems]
     return problems
 
 
-def _with_field(problem: Problem) -> Problem:
-    field = RULE_FIELDS.get(problem.rule)
-    return dataclasses.replace(problem, field=field) if field and not problem.field else problem
+def rule_field(problem: Problem, snapshot: InvoiceSnapshot) -> str:
+    """Where to fix a broken rule: a field name of invoicing.control, or ""."""
+    rule = problem.rule
+    if rule in RULE_FIELDS:
+        return RULE_FIELDS[rule]
+    if rule in PARTY_RULE_FIELDS:
+        if "SellerTradeParty" in problem.location:
+            return f"company.{PARTY_RULE_FIELDS[rule]}"
+        if "BuyerTradeParty" in problem.location:
+            return f"customer.{PARTY_RULE_FIELDS[rule]}"
+        return ""
+    buyer = snapshot.buyer
+    if rule == "BR-FR-12":  # no BT-49: a SIREN for a French business, else an e-mail
+        abroad = (buyer.country_code or "FR") != "FR"
+        return "customer.email" if buyer.is_individual or abroad else "customer.siren"
+    if rule == "BR-FR-21":  # BT-49 is not the buyer's SIREN-based address
+        return "customer.electronic_address" if buyer.siren else "customer.siren"
+    if rule in NUMBER_RULES:
+        if "InvoiceReferencedDocument" in problem.location:
+            return "credited_invoice"
+        if snapshot.is_credit_note:
+            return "company.credit_note_number_pattern"
+        return "company.invoice_number_pattern"
+    return ""
+
+
+def _with_field(problem: Problem, snapshot: InvoiceSnapshot) -> Problem:
+    if problem.field:
+        return problem
+    field = rule_field(problem, snapshot)
+    return dataclasses.replace(problem, field=field) if field else problem
 
 
 def fingerprint(snapshot: InvoiceSnapshot) -> str:

@@ -5,8 +5,9 @@ process would only serialise it with WeasyPrint. This child owns one Saxon proce
 the compiled stylesheets; the parent's Saxon thread sends it one request at a time and
 waits on the pipe (which releases the GIL). The XSD check and the reading of the Schematron
 report run here too, beside the render. Protocol on stdin/stdout: 4-byte big-endian
-length + pickle, both ways. Request (profile, xml_text); answer (problems, cpu_seconds,
-error_text). It exits when its stdin closes (its parent is gone).
+length + pickle, both ways. Request (profile, xml_text, fr_ctc: also the French CTC
+rules); answer (problems, cpu_seconds, error_text). It exits when its stdin closes (its
+parent is gone).
 """
 
 import pickle
@@ -34,9 +35,9 @@ def main() -> int:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write to the protocol stream
     while (request := read_message(stdin)) is not None:
-        profile, xml_text = request
+        profile, xml_text, fr_ctc = request
         try:
-            problems, cpu = run_rules_here(profile, xml_text)
+            problems, cpu = run_rules_here(profile, xml_text, fr_ctc)
             write_message(stdout, (problems, cpu, ""))
         except Exception as exc:  # reported to the parent, which fails the check
             write_message(stdout, ([], 0.0, f"{type(exc).__name__}: {exc}"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from facturx_export.checks import FacturxCheckError, Problem, check_xml, start_rules
+from facturx_export.checks import FacturxCheckError, Problem, check_xml, start_rules_for
 from facturx_export.embed import embed_xml, without_xml
 from facturx_export.letterhead import letterhead_for
 from facturx_export.pdf import render_pdf
@@ -33,11 +33,12 @@ __all__ = [
 def facturx_build_snapshot(snapshot: InvoiceSnapshot) -> bytes:
     """XML, checks and PDF/A-3 of a snapshot, joined. Raises `FacturxCheckError`.
 
-    The XSD and the Schematron run in a child process while WeasyPrint renders (see
-    checks.py); nothing is embedded, nor returned, unless every check passed.
+    The XSD and the Schematron (and the BR-FR rules for the French 2026 layout) run in a
+    child process while WeasyPrint renders (see checks.py); nothing is embedded, nor
+    returned, unless every check passed.
     """
     xml_bytes = build_xml(snapshot)
-    rules = start_rules(xml_bytes, snapshot.profile)  # XSD + Schematron, beside the render
+    rules = start_rules_for(xml_bytes, snapshot)  # XSD + Schematron, beside the render
     letterhead = letterhead_for(snapshot)  # rendered once per seller and process
     pdf_bytes = render_pdf(snapshot, letterhead)
     check_xml(xml_bytes, snapshot, rules)  # raises on any broken rule
@@ -45,13 +46,14 @@ def facturx_build_snapshot(snapshot: InvoiceSnapshot) -> bytes:
 
 
 def facturx_build(
-    invoice, *, profile: Profile | str | None = None, flavour: Flavour | str = Flavour.CHORUS
+    invoice, *, profile: Profile | str | None = None, flavour: Flavour | str | None = None
 ) -> bytes:
     """Build and check the Factur-X (PDF/A-3 + factur-x.xml) of a FINAL invoice.
 
-    `profile` defaults to the company's (Company.facturx_profile); `flavour` picks the
-    identifier conventions (Flavour.CHORUS for Chorus Pro, Flavour.FR_CTC for the 2026
-    French B2B rules). Raises `FacturxCheckError` (every broken rule, explained).
+    `profile` defaults to the company's (Company.facturx_profile); the layout is the
+    French 2026 one (Flavour.FR_CTC, checked against the BR-FR rules too), unless the
+    company opted for the legacy Chorus Pro layout; `flavour` overrides it (tests).
+    Raises `FacturxCheckError` (every broken rule, explained).
     """
     if not invoice.is_final:
         raise FacturxCheckError(
@@ -66,7 +68,7 @@ def facturx_plain_pdf(invoice) -> bytes:
     return without_xml(facturx_build(invoice))
 
 
-def facturx_xml(invoice, *, flavour: Flavour | str = Flavour.CHORUS) -> bytes:
+def facturx_xml(invoice, *, flavour: Flavour | str | None = None) -> bytes:
     """The factur-x.xml alone (not checked)."""
     return build_xml(snapshot_from_invoice(invoice, flavour=flavour))
 

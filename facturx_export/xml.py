@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from lxml import etree
 
-from facturx_export.snapshot import Flavour, InvoiceSnapshot, Party, Profile
+from facturx_export.snapshot import DeliveryAddress, Flavour, InvoiceSnapshot, Party, Profile
+from invoicing import fr_ctc
 
 NS_RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 NS_RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
@@ -24,13 +25,12 @@ GUIDELINE_ID = {  # BT-24
     Profile.EXTENDED: "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended",
 }
 
-# BT-121 codes we are sure of (VATEX, CEF code list); E keeps its free-text reason only.
-EXEMPTION_CODES = {
-    "AE": "VATEX-EU-AE",
-    "K": "VATEX-EU-IC",
-    "G": "VATEX-EU-G",
-    "O": "VATEX-EU-O",
-}
+# BT-121 when the line gave none (VATEX, CEF code list). E has several reasons: none by
+# default, but the franchise en base of a franchise seller (Flavour.FR_CTC only: the legacy
+# layout keeps its former output).
+EXEMPTION_CODES = {category: str(code) for category, code in fr_ctc.DEFAULT_CODES.items()}
+FRANCHISE_CODE = str(fr_ctc.ExemptionCode.FRANCHISE)
+VAT_ON_DEBITS = "5"  # BT-8, UNTDID 2005: VAT due on the invoice date (« débits »)
 
 SCHEME_SIRET = "0009"  # ISO 6523 ICD: SIRET
 SCHEME_SIREN = "0002"  # ISO 6523 ICD: SIRENE
@@ -83,6 +83,18 @@ def legal_mention(party: Party) -> str:
     return " – ".join(parts)
 
 
+def buyer_treatment(buyer: Party) -> tuple[str, str]:
+    """The note (BT-21, BT-22) saying who the buyer is: ADN « B2G » for a public buyer
+    (the Chorus Pro rules then apply, and no BAR note), else BAR with B2B (a French
+    business, BR-FR-11 then wants its SIREN), B2BINT, B2C or B2CINT (BR-FR-20)."""
+    if buyer.public:
+        return "ADN", "B2G"
+    abroad = (buyer.country_code or "FR") != "FR"
+    if buyer.is_individual:
+        return "BAR", "B2CINT" if abroad else "B2C"
+    return "BAR", "B2BINT" if abroad and not buyer.siren else "B2B"
+
+
 def notes(snapshot: InvoiceSnapshot) -> list[tuple[str, str]]:
     """BG-1: (subject code BT-21, text BT-22). PMD/PMT/AAB are the French mandatory mentions
     (Code de commerce L441-10, D441-5); BR-FR-05 wants them for every buyer."""
@@ -90,6 +102,8 @@ def notes(snapshot: InvoiceSnapshot) -> list[tuple[str, str]]:
     result = []
     if snapshot.note:
         result.append(("AAI", snapshot.note))
+    if snapshot.flavour == Flavour.FR_CTC:
+        result.append(buyer_treatment(snapshot.buyer))
     result += [
         (
             "PMD",
@@ -122,13 +136,13 @@ def _date(parent, tag: str, value, ns=_UDT) -> None:
 
 def _party(parent, tag: str, party: Party, *, seller: bool, snapshot: InvoiceSnapshot):
     el = _SE(parent, tag)
-    fr_ctc = snapshot.flavour == Flavour.FR_CTC
+    reform = snapshot.flavour == Flavour.FR_CTC
     if party.siret:  # BT-29 / BT-46
         _text(el, _RAM + "GlobalID", party.siret, schemeID=SCHEME_SIRET)
     _text(el, _RAM + "Name", party.name)
     # BT-30 / BT-47. Chorus Pro reads the SIRET here (§6.2); the 2026 rules want the SIREN.
     legal_id, scheme = "", ""
-    if fr_ctc:
+    if reform:
         legal_id, scheme = party.siren, SCHEME_SIREN
     elif seller:
         legal_id, scheme = party.siret or party.siren, SCHEME_SIREN
@@ -140,20 +154,13 @@ def _party(parent, tag: str, party: Party, *, seller: bool, snapshot: InvoiceSna
             _text(org, _RAM + "ID", legal_id, schemeID=scheme)
         if seller and party.trade_name and snapshot.profile != Profile.BASIC:
             _text(org, _RAM + "TradingBusinessName", party.trade_name)
-    address = _SE(el, _RAM + "PostalTradeAddress")
-    if party.postcode:
-        _text(address, _RAM + "PostcodeCode", party.postcode)
-    if party.address_line1:
-        _text(address, _RAM + "LineOne", party.address_line1)
-    if party.address_line2:
-        _text(address, _RAM + "LineTwo", party.address_line2)
-    if party.city:
-        _text(address, _RAM + "CityName", party.city)
-    _text(address, _RAM + "CountryID", party.country_code or "FR")
-    # BT-34 / BT-49: the SIREN-based directory address, else the e-mail.
-    if party.siren:
+    _address(el, party)
+    # BT-34 / BT-49: the directory address (SIREN-based), else the e-mail (an individual,
+    # a business abroad: BR-FR-12/13 want one for every buyer and seller).
+    directory = (party.electronic_address or party.siren) if reform else party.siren
+    if directory:
         uri = _SE(el, _RAM + "URIUniversalCommunication")
-        _text(uri, _RAM + "URIID", party.siren, schemeID=SCHEME_FR_ADDRESS)
+        _text(uri, _RAM + "URIID", directory, schemeID=SCHEME_FR_ADDRESS)
     elif party.email:
         uri = _SE(el, _RAM + "URIUniversalCommunication")
         _text(uri, _RAM + "URIID", party.email, schemeID="EM")
@@ -164,6 +171,31 @@ def _party(parent, tag: str, party: Party, *, seller: bool, snapshot: InvoiceSna
         reg = _SE(el, _RAM + "SpecifiedTaxRegistration")
         _text(reg, _RAM + "ID", party.tax_registration_id, schemeID="FC")
     return el
+
+
+def _address(parent, place: Party | DeliveryAddress) -> None:
+    """PostalTradeAddress: BG-5 / BG-8 / BG-15."""
+    address = _SE(parent, _RAM + "PostalTradeAddress")
+    if place.postcode:
+        _text(address, _RAM + "PostcodeCode", place.postcode)
+    if place.address_line1:
+        _text(address, _RAM + "LineOne", place.address_line1)
+    if place.address_line2:
+        _text(address, _RAM + "LineTwo", place.address_line2)
+    if place.city:
+        _text(address, _RAM + "CityName", place.city)
+    _text(address, _RAM + "CountryID", place.country_code or "FR")
+
+
+def exemption_code(snapshot: InvoiceSnapshot, category: str, code: str) -> str:
+    """BT-121 of a VAT breakdown: the code chosen on its lines, else the category's own."""
+    if code:
+        return code
+    if category in EXEMPTION_CODES:
+        return EXEMPTION_CODES[category]
+    if category == "E" and snapshot.vat_franchise and snapshot.flavour == Flavour.FR_CTC:
+        return FRANCHISE_CODE
+    return ""
 
 
 def _tax(parent, category: str, rate: Decimal) -> None:
@@ -219,6 +251,10 @@ def build_xml_tree(snapshot: InvoiceSnapshot) -> etree._Element:
         _text(order, _RAM + "IssuerAssignedID", snapshot.order_reference)
 
     delivery = _SE(transaction, _RAM + "ApplicableHeaderTradeDelivery")
+    if snapshot.delivery_address:  # BG-15
+        ship_to = _SE(delivery, _RAM + "ShipToTradeParty")
+        _text(ship_to, _RAM + "Name", snapshot.delivery_address.name)  # BT-70
+        _address(ship_to, snapshot.delivery_address)
     if snapshot.delivery_date:  # BT-72
         event = _SE(delivery, _RAM + "ActualDeliverySupplyChainEvent")
         _date(event, _RAM + "OccurrenceDateTime", snapshot.delivery_date)
@@ -250,8 +286,11 @@ def build_xml_tree(snapshot: InvoiceSnapshot) -> etree._Element:
             _text(tax, _RAM + "ExemptionReason", entry.exemption_reason)  # BT-120
         _text(tax, _RAM + "BasisAmount", amount(entry.taxable_amount))
         _text(tax, _RAM + "CategoryCode", entry.category)
-        if entry.category in EXEMPTION_CODES:
-            _text(tax, _RAM + "ExemptionReasonCode", EXEMPTION_CODES[entry.category])
+        code = exemption_code(snapshot, entry.category, entry.exemption_code)
+        if code and entry.category != "S":
+            _text(tax, _RAM + "ExemptionReasonCode", code)  # BT-121
+        if snapshot.vat_on_debits:  # BT-8 (excludes BT-7, BR-CO-3; the same in every BG-23)
+            _text(tax, _RAM + "DueDateTypeCode", VAT_ON_DEBITS)
         if entry.category != "O":
             _text(tax, _RAM + "RateApplicablePercent", rate_text(entry.rate))
     if snapshot.payment_terms or snapshot.due_date:  # BT-20, BT-9

@@ -7,12 +7,21 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from invoicing import services
+from invoicing.fr_ctc import EXEMPTIONS, ExemptionCode, Nature
 from invoicing.models import Company, Customer, Invoice, VatCategory
 from invoicing.services import LineInput
 from tests.factories import CompanyFactory, CustomerFactory, DossierFactory
 
 ISSUE_DATE = datetime.date(2026, 3, 2)
 FRANCHISE_REASON = "TVA non applicable, art. 293 B du CGI"
+GOODS = Nature.GOODS
+SITE = {  # a delivery address (BG-15) other than the buyer's
+    "delivery_name": "Chantier de l'école Jules-Ferry",
+    "delivery_address_line1": "14 avenue Jean-Jaurès",
+    "delivery_address_line2": "Portail B",
+    "delivery_postcode": "69007",
+    "delivery_city": "Lyon",
+}
 
 
 def line(label="Prestation de conseil", qty="1", price="100", rate="20.00", **extra):
@@ -25,7 +34,7 @@ def line(label="Prestation de conseil", qty="1", price="100", rate="20.00", **ex
     )
 
 
-def exempt(label, qty, price, category, reason, unit="C62"):
+def exempt(label, qty, price, category, reason, unit="C62", **extra):
     return LineInput(
         label=label,
         quantity=Decimal(qty),
@@ -34,7 +43,15 @@ def exempt(label, qty, price, category, reason, unit="C62"):
         vat_category=category,
         vat_rate=Decimal("0"),
         exemption_reason=reason,
+        **extra,
     )
+
+
+def coded(label, price, code, nature=Nature.SERVICES):
+    """An exempt line with a VATEX code (BT-121): its category, and its usual text as the
+    reason (BT-120, filled in by the line's validation)."""
+    category = EXEMPTIONS[code][0]
+    return exempt(label, "1", price, category, "", exemption_code=code, nature=nature)
 
 
 def ten_lines(n=10):
@@ -87,6 +104,58 @@ class World:
             siret="",
             email="jeanne.dupont@example.fr",
         )
+        self.debits_company = CompanyFactory(
+            dossier=self.dossier, name="Conseil Débits SARL", vat_on_debits=True
+        )
+        self.legacy_company = CompanyFactory(
+            dossier=self.dossier, name="Vignobles Historique SAS", chorus_legacy_layout=True
+        )
+        self.german_business = CustomerFactory(
+            dossier=self.dossier,
+            name="Weinhandel Müller GmbH",
+            chorus_enabled=False,
+            siret="",
+            vat_number="DE136695976",
+            email="rechnungen@weinhandel-mueller.example",
+            address_line1="Hauptstraße 12",
+            postcode="10115",
+            city="Berlin",
+            country_code="DE",
+        )
+        self.swiss_business = CustomerFactory(
+            dossier=self.dossier,
+            name="Cave des Alpes SA",
+            chorus_enabled=False,
+            siret="",
+            email="factures@cave-des-alpes.example",
+            address_line1="Rue du Rhône 4",
+            postcode="1204",
+            city="Genève",
+            country_code="CH",
+        )
+        self.belgian_individual = CustomerFactory(
+            dossier=self.dossier,
+            kind=Customer.Kind.INDIVIDUAL,
+            name="Lotte Janssens",
+            chorus_enabled=False,
+            siret="",
+            email="lotte.janssens@example.be",
+            address_line1="Rue Royale 10",
+            postcode="1000",
+            city="Bruxelles",
+            country_code="BE",
+        )
+        self.craftsman = CustomerFactory(  # a SIREN, no SIRET
+            dossier=self.dossier,
+            kind=Customer.Kind.SOLE_PROPRIETORSHIP,
+            name="Menuiserie Dubois (EI)",
+            chorus_enabled=False,
+            siret="",
+            siren="443061841",
+            address_line1="3 rue des Artisans",
+            postcode="21000",
+            city="Dijon",
+        )
 
     def final(self, lines, *, company=None, customer=None, **fields) -> Invoice:
         invoice = services.invoice_create(
@@ -106,6 +175,20 @@ def _credit_note(world: World) -> Invoice:
         services.credit_note_lines(original),
         kind=Invoice.Kind.CREDIT_NOTE,
         credited_invoice=original,
+    )
+
+
+def _credit_note_of_goods(world: World) -> Invoice:
+    original = world.final(
+        [line("Tonneau de chêne 225 l", "4", "890", nature=GOODS)],
+        customer=world.plain_customer,
+        delivery_address=SITE,
+    )
+    return world.final(
+        services.credit_note_lines(original, {original.lines.get().pk: Decimal("1")}),
+        kind=Invoice.Kind.CREDIT_NOTE,
+        credited_invoice=original,
+        customer=world.plain_customer,
     )
 
 
@@ -238,4 +321,123 @@ SHAPES: dict[str, Callable[[World], Invoice]] = {
     ),
     "basic_profile": _with_profile(Company.FacturxProfile.BASIC),
     "extended_profile": _with_profile(Company.FacturxProfile.EXTENDED),
+    # The French 2026 invoice (BR-FR): category of the operation (BT-23), buyer treatment
+    # (BAR / ADN), delivery address, VAT on debits, one shape per VATEX code.
+    "goods_only_b2b": lambda w: w.final(
+        [
+            line("Bouteilles de champagne brut", "120", "24.5", nature=GOODS, unit="C62"),
+            line("Caisses bois gravées", "20", "12", nature=GOODS),
+        ],
+        customer=w.plain_customer,
+    ),
+    "mixed_goods_and_services": lambda w: w.final(
+        [
+            line("Pressoir pneumatique", "1", "18500", nature=GOODS),
+            line("Installation et mise en service", "12", "85", unit="HUR"),
+        ],
+        customer=w.plain_customer,
+    ),
+    "delivery_address": lambda w: w.final(
+        [line("Mobilier scolaire", "30", "149", nature=GOODS)],
+        customer=w.plain_customer,
+        delivery_address=SITE,
+        delivery_date=datetime.date(2026, 2, 26),
+    ),
+    "vat_on_debits": lambda w: w.final(
+        [
+            line("Audit de la chaîne logistique", "5", "950", unit="DAY"),
+            line("Formation des équipes", "2", "1200", "20.00", unit="DAY"),
+        ],
+        company=w.debits_company,
+        customer=w.plain_customer,
+    ),
+    "vatex_franchise": lambda w: w.final(
+        [coded("Réparation d'une chaise ancienne", "180", ExemptionCode.FRANCHISE)],
+        company=w.franchise,
+        customer=w.individual,
+    ),
+    "vatex_cgi_261_4": lambda w: w.final(
+        [coded("Formation professionnelle continue (3 jours)", "2100", ExemptionCode.EXEMPT_261)]
+    ),
+    "vatex_eu_132": lambda w: w.final(
+        [coded("Soins dispensés (art. 132 directive)", "640", ExemptionCode.EXEMPT_EU)],
+        customer=w.plain_customer,
+    ),
+    "vatex_fr_reverse_charge_construction": lambda w: w.final(
+        [coded("Gros œuvre en sous-traitance", "42000", ExemptionCode.REVERSE_CHARGE_FR)],
+        customer=w.plain_customer,
+    ),
+    "vatex_eu_reverse_charge_services": lambda w: w.final(
+        [
+            coded(
+                "Conseil en viticulture (mission à Berlin)", "7200", ExemptionCode.REVERSE_CHARGE_EU
+            )
+        ],
+        customer=w.german_business,
+    ),
+    "vatex_intra_eu_supply": lambda w: w.final(
+        [coded("Cuve inox 50 hl", "12400", ExemptionCode.INTRA_EU, GOODS)],
+        customer=w.german_business,
+        delivery_address={
+            "delivery_name": "Weinhandel Müller GmbH – Lager",
+            "delivery_address_line1": "Lagerstraße 7",
+            "delivery_postcode": "14469",
+            "delivery_city": "Potsdam",
+            "delivery_country_code": "DE",
+        },
+        delivery_date=datetime.date(2026, 2, 20),
+    ),
+    "vatex_export": lambda w: w.final(
+        [coded("Vin rouge, 600 bouteilles (export)", "5400", ExemptionCode.EXPORT, GOODS)],
+        customer=w.swiss_business,
+    ),
+    "vatex_out_of_scope": lambda w: w.final(
+        [coded("Refacturation de frais de greffe", "45", ExemptionCode.OUT_OF_SCOPE)],
+        company=w.franchise,
+    ),
+    "already_paid_goods": lambda w: w.final(
+        [line("Coffret dégustation", "3", "79", nature=GOODS)],
+        customer=w.individual,
+        already_paid=True,
+    ),
+    "already_paid_services": lambda w: w.final(
+        [line("Visite guidée des caves", "4", "25", "10.00")],
+        customer=w.plain_customer,
+        already_paid=True,
+    ),
+    "already_paid_mixed": lambda w: w.final(
+        [
+            line("Magnum millésimé", "2", "95", nature=GOODS),
+            line("Gravure personnalisée", "2", "15"),
+        ],
+        customer=w.craftsman,
+        already_paid=True,
+    ),
+    "credit_note_of_goods_b2b": _credit_note_of_goods,
+    "public_buyer_b2g": lambda w: w.final(
+        [
+            line("Fournitures scolaires", "200", "3.45", "20.00", nature=GOODS),
+            line("Livraison et installation", "1", "150"),
+        ],
+        delivery_address=SITE,
+        delivery_date=datetime.date(2026, 2, 27),
+    ),
+    "foreign_business_buyer": lambda w: w.final(
+        [line("Champagne rosé, enlèvement à Reims", "60", "31", nature=GOODS)],
+        customer=w.german_business,
+    ),
+    "individual_abroad": lambda w: w.final(
+        [line("Atelier d'œnologie en ligne", "1", "120")],
+        customer=w.belgian_individual,
+    ),
+    "buyer_with_siren_only": lambda w: w.final(
+        [line("Planches de chêne", "15", "42", nature=GOODS)],
+        customer=w.craftsman,
+    ),
+    "legacy_chorus_layout": lambda w: w.final(
+        [line("Maintenance du parc informatique", "1", "1500")],
+        company=w.legacy_company,
+    ),
 }
+# Shapes in the legacy Chorus Pro layout, which fails the French rules by design.
+LEGACY_SHAPES = {"legacy_chorus_layout"}

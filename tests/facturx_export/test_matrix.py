@@ -1,4 +1,5 @@
-"""Every invoice shape gives a Factur-X the independent validator accepts."""
+"""Every invoice shape gives a Factur-X the independent validator accepts, French 2026 rules
+(BR-FR) included, and the legacy Chorus Pro layout stays what it was."""
 
 import io
 import os
@@ -11,7 +12,8 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from tests.facturx_export.shapes import SHAPES
+from tests.facturx_export.conftest import LEGACY_BUILDS
+from tests.facturx_export.shapes import LEGACY_SHAPES, SHAPES
 
 # The session-scoped matrix needs the test database, which pytest-django only creates
 # for a session that holds at least one django_db test.
@@ -26,7 +28,25 @@ GOLDEN_SHAPES = [
     "reverse_charge",
     "four_decimal_quantities",
     "basic_profile",
+    "delivery_address",
+    "vat_on_debits",
+    "vatex_intra_eu_supply",
+    "already_paid_mixed",
+    "public_buyer_b2g",
+    "individual_abroad",
+    "legacy_chorus_layout",
 ]
+# Legacy-layout XML of shapes whose data predates the 2026 fields: today's output, byte
+# for byte (golden/legacy/ holds the files of the code before the French 2026 layout).
+LEGACY_GOLDEN_SHAPES = [
+    "one_line",
+    "credit_note",
+    "franchise_seller_without_vat_number",
+    "reverse_charge",
+    "basic_profile",
+]
+# What the legacy layout breaks by design: the SIRET under 0002 (BR-FR-09/10/32), no BT-23.
+LEGACY_BR_FR_ERRORS = {"BR-FR-08", "BR-FR-09", "BR-FR-10", "BR-FR-32"}
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
@@ -41,20 +61,34 @@ def _errors(result: dict) -> list[str]:
     ]
 
 
-def test_the_matrix_has_at_least_fifteen_shapes():
-    assert len(SHAPES) >= 15
+def _french_rules_ran(result: dict) -> bool:
+    return any(check.startswith("fr-ctc:") for check in result["checks"])
 
 
-@pytest.mark.parametrize("shape", list(SHAPES))
-def test_factur_x_passes_the_validator_with_zero_errors(shape, validation):
-    result = validation[shape]
-    assert _errors(result) == []
+def _rule(finding: dict) -> str:
+    return re.match(r"BR-FR-(?:[A-Z]{2,3}-)?\d{2}|\S+", finding["rule"]).group(0)
 
 
-@pytest.mark.parametrize("shape", list(SHAPES))
-def test_french_ctc_variant_passes_the_2026_french_rules(shape, validation_fr_ctc):
-    result = validation_fr_ctc[shape]
-    assert _errors(result) == []
+def test_the_matrix_has_at_least_twenty_five_shapes():
+    assert len(SHAPES) >= 25
+
+
+@pytest.mark.parametrize("shape", [name for name in SHAPES if name not in LEGACY_SHAPES])
+def test_default_file_passes_the_validator_and_the_french_rules_with_zero_errors(shape, validation):
+    assert _french_rules_ran(validation[shape])
+    assert _errors(validation[shape]) == []
+
+
+@pytest.mark.parametrize("shape", sorted(LEGACY_SHAPES))
+def test_legacy_layout_breaks_only_the_french_identifier_rules(shape, validation):
+    findings = [f for f in validation[shape]["findings"] if f["severity"] == "error"]
+    assert {f["source"] for f in findings} == {"fr-ctc"}
+    assert {_rule(f) for f in findings} == LEGACY_BR_FR_ERRORS
+
+
+@pytest.mark.parametrize("shape", LEGACY_BUILDS)
+def test_legacy_layout_passes_the_validator_with_zero_errors(shape, validation_legacy):
+    assert _errors(validation_legacy[shape]) == []
 
 
 @pytest.mark.parametrize("shape", GOLDEN_SHAPES)
@@ -63,6 +97,12 @@ def test_xml_matches_its_golden_file(shape, matrix):
     if os.environ.get("UPDATE_GOLDEN") or not golden.exists():
         golden.write_bytes(matrix[shape].xml)
     assert matrix[shape].xml.decode() == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("shape", LEGACY_GOLDEN_SHAPES)
+def test_legacy_layout_is_the_former_output(shape, matrix):
+    golden = GOLDEN / "legacy" / f"{shape}.xml"
+    assert matrix[shape].legacy_xml.decode() == golden.read_text(encoding="utf-8")
 
 
 def _xml_amount(xml: bytes, name: str) -> Decimal:
@@ -114,17 +154,34 @@ def test_embedded_xml_is_the_built_xml_and_the_file_holds_one_pdf(matrix):
 
 
 def test_chorus_data_is_where_chorus_pro_reads_it(matrix):
+    """The 2026 layout Chorus Pro reads through a platform (fr-2026-data.md §2): SIRETs under
+    GlobalID 0009, SIRENs under 0002, the service code in BT-10, the engagement in BT-13,
+    the ADN « B2G » note and no BAR note."""
     root = etree.fromstring(matrix["one_line"].xml)
+
+    def text(path):
+        return root.xpath(f"string({path})", namespaces=NS)
+
     agreement = "//ram:ApplicableHeaderTradeAgreement"
-    buyer_id = root.xpath(f"{agreement}/ram:BuyerTradeParty/ram:SpecifiedLegalOrganization/ram:ID",
-                          namespaces=NS)[0]  # fmt: skip
-    assert (buyer_id.text, buyer_id.get("schemeID")) == ("11000601200014", "0009")
-    assert root.xpath(f"string({agreement}/ram:BuyerReference)", namespaces=NS) == "SERV-TECH-01"
-    order = f"string({agreement}/ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID)"
-    assert root.xpath(order, namespaces=NS) == "EJ-2026-000123"
-    means = "string(//ram:SpecifiedTradeSettlementPaymentMeans/ram:TypeCode)"
-    assert root.xpath(means, namespaces=NS) == "58"
-    assert root.xpath("string(//ram:IBANID)", namespaces=NS) == "FR7630006000011234567890189"
+    for party, siret, siren in (
+        ("SellerTradeParty", "73282932000074", "732829320"),
+        ("BuyerTradeParty", "11000601200014", "110006012"),
+    ):
+        assert text(f"{agreement}/ram:{party}/ram:GlobalID[@schemeID='0009']") == siret
+        legal = f"{agreement}/ram:{party}/ram:SpecifiedLegalOrganization/ram:ID"
+        assert (text(legal), text(f"{legal}/@schemeID")) == (siren, "0002")
+    buyer_address = f"{agreement}/ram:BuyerTradeParty/ram:URIUniversalCommunication/ram:URIID"
+    assert text(buyer_address) == "110006012_11000601200014"
+    assert text(f"{buyer_address}/@schemeID") == "0225"
+    assert text(f"{agreement}/ram:BuyerReference") == "SERV-TECH-01"
+    assert text(f"{agreement}/ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID") == (
+        "EJ-2026-000123"
+    )
+    assert text("//ram:IncludedNote[ram:SubjectCode='ADN']/ram:Content") == "B2G"
+    assert not root.xpath("//ram:IncludedNote[ram:SubjectCode='BAR']", namespaces=NS)
+    assert text("//ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID") == "S1"
+    assert text("//ram:SpecifiedTradeSettlementPaymentMeans/ram:TypeCode") == "58"
+    assert text("//ram:IBANID") == "FR7630006000011234567890189"
 
 
 def test_credit_note_is_type_381_with_positive_amounts_and_the_corrected_invoice(matrix):

@@ -116,3 +116,70 @@ def test_an_issue_date_after_today_is_refused(make_invoice):
         )
     assert "postérieure à aujourd'hui" in " ".join(refused.value.messages)
     assert not Invoice.objects.get(pk=invoice.pk).is_final
+
+
+# --- The French 2026 rules (BR-FR) in the pre-flight -----------------------------------
+
+
+def _problems(invoice) -> set[tuple[str, str]]:
+    problems, _fingerprint = services.invoice_check(invoice)
+    return {(problem.rule, problem.field) for problem in problems}
+
+
+def test_a_french_business_buyer_without_siren_is_refused_pointing_at_its_siren(
+    make_invoice, dossier
+):
+    from tests.factories import CustomerFactory
+
+    buyer = CustomerFactory(dossier=dossier, chorus_enabled=False, siret="")
+    invoice = make_invoice(customer=buyer)
+    problems, _ = services.invoice_check(invoice)
+    french = {(p.rule, p.field) for p in problems if p.rule.startswith("BR-FR")}
+    assert french == {(rule, "customer.siren") for rule in ("BR-FR-11", "BR-FR-12", "BR-FR-21")}
+    assert any("SIREN" in p.message and "client" in p.message for p in problems)
+    with pytest.raises(PreflightError):
+        services.invoice_finalise(invoice_id=invoice.pk)
+    assert not Invoice.objects.get(pk=invoice.pk).is_final
+
+
+def test_an_individual_without_e_mail_is_refused_pointing_at_the_e_mail(make_invoice, dossier):
+    from invoicing.models import Customer
+    from tests.factories import CustomerFactory
+
+    buyer = CustomerFactory(
+        dossier=dossier, kind=Customer.Kind.INDIVIDUAL, chorus_enabled=False, siret="", email=""
+    )
+    problems, _ = services.invoice_check(make_invoice(customer=buyer))
+    assert [(p.rule, p.field) for p in problems] == [("BR-FR-12", "customer.email")]
+    assert "son e-mail" in problems[0].message
+    buyer.email = "jeanne@example.fr"
+    buyer.save()
+    assert _problems(make_invoice(customer=buyer)) == set()
+
+
+def test_a_legacy_layout_company_is_not_held_to_the_french_rules(make_invoice, company, dossier):
+    from tests.factories import CustomerFactory
+
+    buyer = CustomerFactory(dossier=dossier, chorus_enabled=False, siret="")
+    assert ("BR-FR-11", "customer.siren") in _problems(make_invoice(customer=buyer))
+    company.chorus_legacy_layout = True
+    company.save()
+    assert not {rule for rule, _field in _problems(make_invoice(customer=buyer))} & {
+        "BR-FR-11",
+        "BR-FR-12",
+    }
+
+
+def test_a_bad_character_in_the_delivery_address_names_its_field(make_invoice):
+    invoice = make_invoice(
+        delivery_address={
+            "delivery_address_line1": "1 rue du Port",
+            "delivery_postcode": "13002",
+            "delivery_city": "Marseille",
+        }
+    )
+    Invoice.objects.filter(pk=invoice.pk).update(delivery_city="Marseille\x01")
+    invoice.refresh_from_db()
+    problems, _ = services.invoice_check(invoice)
+    assert {(p.rule, p.field) for p in problems} == {("CHORALE-10", "delivery_city")}
+    assert "Adresse de livraison, ville : caractère(s) de contrôle" in problems[0].message
