@@ -50,9 +50,9 @@ class CompanyAdminForm(KeepSecretsMixin, forms.ModelForm):
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
     form = CompanyAdminForm
-    list_display = ["name", "dossier", "siret", "vat_number", "chorus_environment"]
-    list_filter = ["dossier", "chorus_environment"]
-    search_fields = ["name", "siren", "siret"]
+    list_display = ["name", "dossier", "siret", "vat_number", "vat_on_debits", "chorus_environment"]
+    list_filter = ["dossier", "chorus_environment", "vat_on_debits", "chorus_legacy_layout"]
+    search_fields = ["name", "siren", "siret", "electronic_address"]
 
     # Error reports (e-mails to ADMINS, 500 logs) must not show the typed secrets.
     @method_decorator(sensitive_post_parameters("chorus_password", "piste_client_secret"))
@@ -62,15 +62,39 @@ class CompanyAdmin(admin.ModelAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "siret", "chorus_enabled", "dossier"]
+    list_display = ["code", "name", "kind", "siren", "siret", "chorus_enabled", "dossier"]
     list_filter = ["dossier", "kind", "chorus_enabled"]
-    search_fields = ["code", "name", "siret"]
+    search_fields = ["code", "name", "siren", "siret", "electronic_address"]
+    fieldsets = [
+        (None, {"fields": ["dossier", "code", "kind", "name", "email", "vat_number"]}),
+        (
+            _("Adresse de facturation"),
+            {"fields": ["address_line1", "address_line2", "postcode", "city", "country_code"]},
+        ),
+        (
+            _("Identification entreprise – SIREN, SIRET, Chorus Pro"),
+            {
+                "fields": [
+                    "chorus_enabled",
+                    "siret",
+                    "siren",
+                    "electronic_address",
+                    "default_service_code",
+                    "default_engagement_number",
+                ]
+            },
+        ),
+        (
+            _("Adresse de livraison (si différente)"),
+            {"fields": list(Customer.DELIVERY_FIELDS), "classes": ["collapse"]},
+        ),
+    ]
 
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
-    list_display = ["code", "label", "unit", "unit_price", "vat_rate", "dossier"]
-    list_filter = ["dossier", "vat_category"]
+    list_display = ["code", "label", "unit", "unit_price", "nature", "vat_rate", "dossier"]
+    list_filter = ["dossier", "nature", "vat_category", "exemption_code"]
     search_fields = ["code", "label"]
 
 
@@ -93,8 +117,10 @@ class InvoiceLineInline(admin.TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "company", "customer", "state", "issue_date", "dossier"]
-    list_filter = ["state", "kind", "dossier", "company"]
+    list_display = [
+        "__str__", "company", "customer", "state", "issue_date", "already_paid", "dossier"
+    ]  # fmt: skip
+    list_filter = ["state", "kind", "already_paid", "dossier", "company"]
     search_fields = ["number", "customer__name"]
     readonly_fields = ["state", "number", "issue_date", "finalised_at"]
     inlines = [InvoiceLineInline]

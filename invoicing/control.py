@@ -11,7 +11,15 @@ from django.utils.translation import gettext as _
 from invoicing import services
 from invoicing.models import Invoice
 
-HEADER_FIELDS = {"buyer_reference", "order_reference", "due_date", "payment_terms", "note"}
+# Fields of the entry screen's header (services.INVOICE_EDITABLE_FIELDS: references, dates,
+# already paid, the delivery address...): a link to the field, unfolding its section.
+HEADER_FIELDS = services.INVOICE_EDITABLE_FIELDS
+# Names a check may use for what the records call otherwise.
+ALIASES = {
+    "customer.legal_siren": "customer.siren",
+    "customer.delivery_address": "customer.delivery_address_line1",
+    "delivery_address": "delivery_address_line1",
+}
 
 
 @dataclass(frozen=True)
@@ -24,22 +32,26 @@ class Item:
 
 def _item(problem, invoice: Invoice, *, is_admin: bool) -> Item:
     field = getattr(problem, "field", "") or ""
+    field = ALIASES.get(field, field)
     line = getattr(problem, "line", None)
-    owner, _dot, name = field.partition(".")
+    owner, dot, name = field.partition(".")
     if line:
         return Item(problem.message, _("Ligne %(n)s") % {"n": line}, f"#id_lines-{line - 1}-label")
-    if owner == "company":
+    if dot and owner == "company":
         if not is_admin:
             return Item(problem.message, _("Fiche de l'entreprise"), needs_admin=True)
         href = reverse("settings_company_edit", args=[invoice.company_id]) + f"#id_{name}"
         return Item(problem.message, _("Fiche de l'entreprise"), href)
-    if owner == "customer":
+    if dot and owner == "customer":
         href = reverse("customer_edit", args=[invoice.customer_id]) + f"#id_{name}"
         return Item(problem.message, _("Fiche du client"), href)
     if field in HEADER_FIELDS:
         return Item(problem.message, _("En-tête de la facture"), f"#id_{field}")
     if field == "lines":
         return Item(problem.message, _("Lignes"), "#lines-grid")
+    if field == "credited_invoice" and invoice.credited_invoice_id:
+        href = reverse("invoice_detail", args=[invoice.credited_invoice_id])
+        return Item(problem.message, _("Facture corrigée"), href)
     return Item(problem.message, _("Facture"))
 
 

@@ -3,12 +3,11 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from invoicing import validators
-from invoicing.models import Article, Company, Customer, Dossier, Invoice, Unit, VatCategory
-from invoicing.services import LineInput
-from invoicing.text import validate_invoice_text
+from invoicing import fr_ctc, validators
+from invoicing.models import EXEMPT_CATEGORIES, Article, Company, Customer, Dossier, VatCategory
 
 
 class SecretField(forms.CharField):
@@ -46,12 +45,66 @@ class KeepSecretsMixin:
 
 # --- Forms of the browser application -------------------------------------------------------
 
+# The identification zone of businesses (the model's CheckConstraint): never for individuals.
 CHORUS_ZONE_FIELDS = (
     "chorus_enabled",
     "siret",
+    "siren",
+    "electronic_address",
     "default_service_code",
     "default_engagement_number",
 )
+
+
+def _exemption_code_choices() -> list:
+    """The VATEX codes (BT-121), grouped under the VAT category each goes with."""
+    groups: dict[str, list] = {}
+    for code, (category, _text) in fr_ctc.EXEMPTIONS.items():
+        label = format_lazy("{} ({})", code.label, code.value)
+        groups.setdefault(category, []).append((code.value, label))
+    return [("", _("— Aucun code —"))] + [
+        (VatCategory(category).label, options) for category, options in groups.items()
+    ]
+
+
+EXEMPTION_CODE_CHOICES = _exemption_code_choices()
+
+
+def exemption_data() -> dict:
+    """What the screens' scripts need to pre-fill a code and its usual text (json_script)."""
+    return {
+        "codes": {code.value: list(entry) for code, entry in fr_ctc.EXEMPTIONS.items()},
+        "defaults": {category: code.value for category, code in fr_ctc.DEFAULT_CODES.items()},
+        "exempt": sorted(EXEMPT_CATEGORIES),
+    }
+
+
+def exemption_code_field(**kwargs) -> forms.ChoiceField:
+    kwargs.setdefault("label", _("code d'exonération"))
+    return forms.ChoiceField(choices=EXEMPTION_CODE_CHOICES, required=False, **kwargs)
+
+
+def derive_placeholder(field: forms.Field, value: str, *sources: str, public: str = "") -> None:
+    """A blank identifier takes a value derived from others (SIREN from the SIRET, the
+    directory address from the SIREN): show it, and let chorale.js follow what is typed."""
+    field.widget.attrs["placeholder"] = value
+    field.widget.attrs["data-derive-from"] = " ".join(f"id_{name}" for name in sources)
+    if public:
+        field.widget.attrs["data-derive-public"] = f"id_{public}"
+
+
+def default_delivery_country(cleaned: dict, country: str) -> None:
+    """A delivery address needs its country (BT-80, BR-57): the buyer's when left blank."""
+    filled = any(cleaned.get(name) for name in Customer.DELIVERY_FIELDS)
+    if filled and not cleaned.get("delivery_country_code"):
+        cleaned["delivery_country_code"] = (country or "FR").upper()
+
+
+def country_code(value: str) -> str:
+    value = (value or "").strip().upper()
+    if value and not re.fullmatch(r"[A-Z]{2}", value):
+        raise ValidationError(_("Code pays ISO à deux lettres attendu (par exemple FR, BE)."))
+    return value
 
 
 def _digits_only(value: str) -> str:
@@ -94,7 +147,19 @@ class CustomerForm(DossierScopedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _allow_grouped_digits(self, "siret")
+        _allow_grouped_digits(self, "siret", "siren")
+        customer = self.instance
+        derive_placeholder(self.fields["siren"], customer.legal_siren, "siret")
+        derive_placeholder(
+            self.fields["electronic_address"],
+            fr_ctc.default_electronic_address(
+                customer.legal_siren, customer.siret, public=customer.chorus_enabled
+            ),
+            "siren",
+            "siret",
+            public="chorus_enabled",
+        )
+        self.fields["delivery_country_code"].widget.attrs["placeholder"] = "FR"
 
     class Meta:
         model = Customer
@@ -110,6 +175,7 @@ class CustomerForm(DossierScopedForm):
             "city",
             "country_code",
             *CHORUS_ZONE_FIELDS,
+            *Customer.DELIVERY_FIELDS,
         ]
 
     def clean_siret(self) -> str:
@@ -118,11 +184,29 @@ class CustomerForm(DossierScopedForm):
             validators.validate_siret(siret)
         return siret
 
+    def clean_siren(self) -> str:
+        siren = _digits_only(self.cleaned_data.get("siren", ""))
+        if siren:
+            validators.validate_siren(siren)
+        return siren
+
+    def clean_electronic_address(self) -> str:
+        return (self.cleaned_data.get("electronic_address") or "").strip()
+
     def clean_country_code(self) -> str:
         return (self.cleaned_data.get("country_code") or "").upper()
 
+    def clean_delivery_country_code(self) -> str:
+        return country_code(self.cleaned_data.get("delivery_country_code", ""))
+
+    @property
+    def delivery_open(self) -> bool:
+        """The folded delivery address opens when it holds something or an error."""
+        return any(self[name].value() or self[name].errors for name in Customer.DELIVERY_FIELDS)
+
     def clean(self):
         cleaned = super().clean()
+        default_delivery_country(cleaned, cleaned.get("country_code", ""))
         kind = cleaned.get("kind")
         if kind == Customer.Kind.INDIVIDUAL:
             filled = [name for name in CHORUS_ZONE_FIELDS if cleaned.get(name)]
@@ -151,6 +235,11 @@ class ArticleForm(DossierScopedForm):
         initial=Decimal("20.00"),
     )
 
+    exemption_code = exemption_code_field(
+        help_text=_("Code VATEX de la facture électronique (BT-121). Motif laissé vide : le texte "
+                    "usuel du code."),
+    )  # fmt: skip
+
     class Meta:
         model = Article
         fields = [
@@ -158,10 +247,32 @@ class ArticleForm(DossierScopedForm):
             "label",
             "unit",
             "unit_price",
+            "nature",
             "vat_category",
             "vat_rate",
+            "exemption_code",
             "exemption_reason",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["exemption_code"].widget.attrs["data-exemption-code"] = "id_exemption_reason"
+        self.fields["nature"].help_text = _(
+            "Catégorie de l'opération, mention obligatoire depuis le 1er septembre 2026."
+        )
+
+    def exemption_data(self) -> dict:
+        return exemption_data()
+
+    def clean(self):
+        cleaned = super().clean()
+        code = cleaned.get("exemption_code")
+        if code and not (cleaned.get("exemption_reason") or "").strip():
+            # The model's clean does the same; here the form shows it if it comes back.
+            cleaned["exemption_reason"] = fr_ctc.exemption_text(code)
+            self.data = self.data.copy()
+            self.data[self.add_prefix("exemption_reason")] = cleaned["exemption_reason"]
+        return cleaned
 
 
 class ModuleForm(forms.Form):
@@ -204,6 +315,7 @@ class CompanySettingsForm(KeepSecretsMixin, forms.ModelForm):
             "vat_regime",
             "tax_registration_id",
             "rcs",
+            "electronic_address",
             "address_line1",
             "address_line2",
             "postcode",
@@ -215,9 +327,11 @@ class CompanySettingsForm(KeepSecretsMixin, forms.ModelForm):
             "bic",
             "payment_terms_days",
             "late_penalty_rate",
+            "vat_on_debits",
             "invoice_number_pattern",
             "credit_note_number_pattern",
             "facturx_profile",
+            "chorus_legacy_layout",
             "chorus_login",
             "chorus_password",
             "chorus_environment",
@@ -226,6 +340,14 @@ class CompanySettingsForm(KeepSecretsMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         _allow_grouped_digits(self, "siren", "siret")
+        derive_placeholder(
+            self.fields["electronic_address"],
+            fr_ctc.default_electronic_address(self.instance.siren),
+            "siren",
+        )
+
+    def clean_electronic_address(self) -> str:
+        return (self.cleaned_data.get("electronic_address") or "").strip()
 
     def clean_siren(self) -> str:
         return _digits_only(self.cleaned_data.get("siren", ""))
@@ -238,164 +360,3 @@ class CompanySettingsForm(KeepSecretsMixin, forms.ModelForm):
 
     def clean_vat_number(self) -> str:
         return _digits_only(self.cleaned_data.get("vat_number", "")).upper()
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
-class InvoiceHeaderForm(forms.ModelForm):
-    class Meta:
-        model = Invoice
-        fields = [
-            "company",
-            "customer",
-            "buyer_reference",
-            "order_reference",
-            "delivery_date",
-            "due_date",
-            "payment_terms",
-            "note",
-        ]
-        widgets = {
-            "delivery_date": DateInput(),
-            "due_date": DateInput(),
-            "note": forms.Textarea(attrs={"rows": 2}),
-        }
-
-    def __init__(self, *args, dossier: Dossier, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["company"].label = _("Société")
-        self.fields["customer"].label = _("Client")
-        self.fields["company"].queryset = Company.objects.filter(dossier=dossier)
-        self.fields["company"].empty_label = None
-        customers = self.fields["customer"]
-        customers.queryset = Customer.objects.filter(dossier=dossier).order_by("name", "id")
-        customers.label_from_instance = lambda c: " – ".join(
-            part for part in (c.code, c.name, f"{c.postcode} {c.city}".strip()) if part
-        )
-        customers.empty_label = _("— Choisir un client —")
-        customers.error_messages["required"] = _("Choisissez le client de la facture.")
-
-
-class InvoiceLineForm(forms.Form):
-    """One row of the entry grid. A row left blank is ignored."""
-
-    article = forms.CharField(label=_("Article"), required=False, max_length=30)
-    label = forms.CharField(
-        label=_("Libellé court"), max_length=500, validators=[validate_invoice_text]
-    )
-    unit = forms.ChoiceField(label=_("Unité"), choices=Unit.choices, initial=Unit.PIECE)
-    quantity = forms.DecimalField(
-        label=_("Quantité"), max_digits=15, decimal_places=4, localize=True
-    )
-    unit_price = forms.DecimalField(
-        label=_("Pu HT"), max_digits=15, decimal_places=4, localize=True
-    )
-    vat_rate = forms.DecimalField(
-        label=_("Taux TVA"),
-        max_digits=5,
-        decimal_places=2,
-        localize=True,
-        initial=Decimal("20.00"),
-    )
-    vat_category = forms.ChoiceField(
-        label=_("Catégorie de TVA"),
-        choices=VatCategory.choices,
-        initial=VatCategory.STANDARD,
-        widget=forms.HiddenInput,
-    )
-    exemption_reason = forms.CharField(
-        label=_("Motif d'exonération"),
-        required=False,
-        max_length=200,
-        widget=forms.HiddenInput,
-        validators=[validate_invoice_text],
-    )
-
-    def __init__(self, *args, dossier: Dossier, **kwargs):
-        self.dossier = dossier
-        super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
-            if not isinstance(field.widget, forms.HiddenInput):
-                field.widget.attrs.setdefault("class", f"cell cell-{name.replace('_', '-')}")
-        self.fields["article"].widget.attrs["list"] = "articles-datalist"
-        self.fields["article"].widget.attrs["autocomplete"] = "off"
-        for name in ("quantity", "unit_price", "vat_rate"):
-            self.fields[name].widget.attrs["inputmode"] = "decimal"
-        self.fields["label"].error_messages["required"] = _("Saisissez un libellé.")
-        self.fields["quantity"].error_messages["required"] = _("Saisissez une quantité.")
-        self.fields["unit_price"].error_messages["required"] = _("Saisissez un prix.")
-
-    def clean_article(self) -> Article | None:
-        code = self.cleaned_data.get("article", "").strip()
-        if not code:
-            return None
-        article = Article.objects.filter(dossier=self.dossier, code__iexact=code).first()
-        if article is None:
-            raise ValidationError(
-                _("Article « %(code)s » inconnu."), params={"code": code}, code="unknown_article"
-            )
-        return article
-
-    def clean(self):
-        cleaned = super().clean()
-        rate = cleaned.get("vat_rate")
-        category = cleaned.get("vat_category") or VatCategory.STANDARD
-        if rate is not None:
-            try:
-                validators.validate_vat(category, rate, cleaned.get("exemption_reason", ""))
-            except ValidationError as exc:
-                for messages in exc.message_dict.values():
-                    for message in messages:
-                        self.add_error("vat_rate", message)
-        if cleaned.get("quantity") is not None and cleaned["quantity"] == 0:
-            self.add_error("quantity", _("La quantité ne peut pas être nulle."))
-        if cleaned.get("unit_price") is not None and cleaned["unit_price"] < 0:
-            self.add_error("unit_price", _("Le prix ne peut pas être négatif."))
-        return cleaned
-
-    def line_input(self) -> LineInput:
-        data = self.cleaned_data
-        return LineInput(
-            label=data["label"],
-            quantity=data["quantity"],
-            unit_price=data["unit_price"],
-            unit=data["unit"],
-            vat_category=data.get("vat_category") or VatCategory.STANDARD,
-            vat_rate=data["vat_rate"],
-            exemption_reason=data.get("exemption_reason", ""),
-            article=data.get("article"),
-        )
-
-
-class BaseLineFormSet(forms.BaseFormSet):
-    def initial_form_count(self) -> int:
-        # Every row may be left blank (and is then ignored); the grid replaces all lines.
-        return 0
-
-    def line_inputs(self) -> list[LineInput]:
-        return [form.line_input() for form in self.forms if form.has_changed()]
-
-    def clean(self):
-        if any(self.errors):
-            return
-        if not any(form.has_changed() for form in self.forms):
-            raise ValidationError(_("Une facture doit avoir au moins une ligne."), code="no_line")
-
-
-def line_formset(*, dossier: Dossier, data=None, initial=None, blank_rows: int = 0):
-    initial = initial or []
-    formset_class = forms.formset_factory(
-        InvoiceLineForm,
-        formset=BaseLineFormSet,
-        extra=len(initial) + blank_rows,
-        max_num=500,
-        validate_max=True,
-    )
-    return formset_class(
-        data=data, initial=initial or None, prefix="lines", form_kwargs={"dossier": dossier}
-    )

@@ -20,15 +20,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from invoicing import control, links, selectors, services
-from invoicing.forms import (
-    ArticleForm,
-    CompanySettingsForm,
-    CustomerForm,
-    InvoiceHeaderForm,
-    ModuleForm,
-    line_formset,
-)
+from invoicing import control, fr_ctc, links, selectors, services
+from invoicing.entry_forms import InvoiceHeaderForm, line_formset
+from invoicing.forms import ArticleForm, CompanySettingsForm, CustomerForm, ModuleForm
 from invoicing.models import Article, Company, Customer, FinalInvoiceError, Invoice
 from invoicing.preflight import PreflightError
 from invoicing.templatetags.chorale import plain_decimal
@@ -182,6 +176,8 @@ def _article_json(article: Article) -> dict:
         "vat_category": article.vat_category,
         "vat_rate": str(article.vat_rate),
         "exemption_reason": article.exemption_reason,
+        "exemption_code": article.exemption_code,
+        "nature": article.nature,
     }
 
 
@@ -284,6 +280,8 @@ def _line_initial(invoice: Invoice) -> list[dict]:
             "vat_rate": _trim(line.vat_rate),
             "vat_category": line.vat_category,
             "exemption_reason": line.exemption_reason,
+            "exemption_code": line.exemption_code,
+            "nature": line.nature,
         }
         for line in invoice.lines.select_related("article")
     ]
@@ -297,7 +295,7 @@ def _trim(value: Decimal) -> Decimal:
 
 def _entry_screen(request, *, invoice: Invoice | None, header_form, formset, status=200):
     dossier = request.workspace.dossier
-    saved_totals = compute_totals(invoice.lines.all()) if invoice and invoice.pk else None
+    saved_totals = selectors.invoice_totals(invoice) if invoice and invoice.pk else None
     amounts = list(saved_totals.line_nets) if saved_totals and not formset.is_bound else []
     rows = [(form, amounts[i] if i < len(amounts) else None) for i, form in enumerate(formset)]
     send_url = ""
@@ -340,9 +338,10 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
         header_form = InvoiceHeaderForm(request.POST, dossier=dossier)
         formset = line_formset(dossier=dossier, data=request.POST)
         if header_form.is_valid() and formset.is_valid():
-            data = header_form.cleaned_data
             try:
-                invoice = services.invoice_create(lines=formset.line_inputs(), **data)
+                invoice = services.invoice_create(
+                    lines=formset.line_inputs(), **header_form.create_fields()
+                )
             except ValidationError as exc:
                 _attach_errors(header_form, exc)
             else:
@@ -351,7 +350,9 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
     initial = {"company": workspace.company}
     customer_id = request.GET.get("client", "")
     if customer_id.isdigit():
-        initial["customer"] = Customer.objects.filter(dossier=dossier, pk=customer_id).first()
+        customer = Customer.objects.filter(dossier=dossier, pk=customer_id).first()
+        if customer is not None:  # the new invoice shows the customer's delivery address
+            initial.update(customer=customer, **customer.delivery_address())
     header_form = InvoiceHeaderForm(initial=initial, dossier=dossier)
     formset = line_formset(dossier=dossier, blank_rows=BLANK_ROWS_NEW_INVOICE)
     return _entry_screen(request, invoice=None, header_form=header_form, formset=formset)
@@ -411,14 +412,11 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
         header_form = InvoiceHeaderForm(request.POST, instance=invoice, dossier=dossier)
         formset = line_formset(dossier=dossier, data=request.POST)
         if header_form.is_valid() and formset.is_valid():
-            fields = {
-                name: header_form.cleaned_data[name] for name in services.INVOICE_EDITABLE_FIELDS
-            }
             try:
                 services.invoice_update(
                     invoice=Invoice.objects.get(pk=invoice.pk),
                     lines=formset.line_inputs(),
-                    **fields,
+                    **header_form.update_fields(),
                 )
             except FinalInvoiceError:
                 messages.error(request, _("Cette facture est devenue définitive entre-temps."))
@@ -435,7 +433,8 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _final_invoice(request: HttpRequest, invoice: Invoice) -> HttpResponse:
     lines = list(invoice.lines.all())
-    totals = compute_totals(lines)
+    totals = compute_totals(lines, already_paid=invoice.already_paid)
+    category = fr_ctc.operation_category(line.nature for line in lines)
     return render(
         request,
         "invoicing/invoice_final.html",
@@ -443,6 +442,7 @@ def _final_invoice(request: HttpRequest, invoice: Invoice) -> HttpResponse:
             "invoice": invoice,
             "lines": list(zip(lines, totals.line_nets, strict=True)),
             "totals": totals,
+            "category": fr_ctc.CATEGORY_LABELS[category],
             "seller": invoice.seller_identity(),
             "buyer": invoice.buyer_identity(),
             "download_url": links.facturx_download_url(invoice),

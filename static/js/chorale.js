@@ -3,6 +3,9 @@
  * - the Chorus Pro zone of the customer form follows the customer kind;
  * - context menus (right-click, Shift+F10 or the menu key) on elements with data-context-menu;
  * - the invoice list's selection counter;
+ * - identifiers left blank show the value derived from the others (SIREN, directory address);
+ * - the article form's exemption code fills its usual reason and VAT category;
+ * - a link to a field inside a folded section (#id_delivery_city) unfolds it;
  * - after a failed submission, focus goes to the first field in error. */
 (function () {
   "use strict";
@@ -120,10 +123,74 @@
     update();
   }
 
+  /* Identifiers derived when left blank (invoicing.fr_ctc): the SIREN is the SIRET's first
+   * nine digits; the directory address is the SIREN, or SIREN_SIRET for a public buyer. */
+  function digits(id) {
+    var el = document.getElementById(id);
+    return el && !el.disabled ? el.value.replace(/[\s.\-]/g, "") : "";
+  }
+  document.querySelectorAll("[data-derive-from]").forEach(function (input) {
+    var sources = input.dataset.deriveFrom.split(" ");
+    function sync() {
+      var siren = "", siret = "";
+      sources.forEach(function (id) {
+        var value = digits(id);
+        if (/^\d{14}$/.test(value)) { siret = value; }
+        if (!siren && /^\d{9}/.test(value)) { siren = value.slice(0, 9); }
+      });
+      var pub = document.getElementById(input.dataset.derivePublic || "");
+      var derived = siren;
+      if (pub && pub.checked && siren && siret.indexOf(siren) === 0) {
+        derived = siren + "_" + siret;
+      }
+      input.placeholder = derived;
+    }
+    sources.concat([input.dataset.derivePublic || ""]).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el) { el.addEventListener("input", sync); el.addEventListener("change", sync); }
+    });
+  });
+
+  /* Article form: choosing an exemption code sets its VAT category (rate 0) and, when the
+   * reason is blank or still another code's usual text, the code's usual text. */
+  var exemptionData = document.getElementById("exemptions-data");
+  document.querySelectorAll("select[data-exemption-code]").forEach(function (select) {
+    var data = JSON.parse(exemptionData.textContent);
+    var reason = document.getElementById(select.dataset.exemptionCode);
+    var category = document.getElementById("id_vat_category");
+    var rate = document.getElementById("id_vat_rate");
+    var usual = Object.keys(data.codes).map(function (code) { return data.codes[code][1]; });
+    select.addEventListener("change", function () {
+      var entry = data.codes[select.value];
+      if (!entry) { return; }
+      if (category && category.value !== entry[0]) {
+        category.value = entry[0];
+        if (rate) { rate.value = "0"; }
+      }
+      if (reason && (!reason.value.trim() || usual.indexOf(reason.value) !== -1)) {
+        reason.value = entry[1];
+      }
+    });
+  });
+
+  /* A link to a field in a folded section (the « Contrôle » panel's) unfolds it. */
+  function reveal(hash) {
+    var target = hash.length > 1 ? document.getElementById(decodeURIComponent(hash.slice(1))) : null;
+    if (!target) { return; }
+    var details = target.closest("details");
+    if (details && !details.open) { details.open = true; }
+    if (target.matches("input, select, textarea")) { target.focus(); }
+  }
+  window.addEventListener("hashchange", function () { reveal(window.location.hash); });
+
   /* After a refused submission, go straight to the first field in error. */
   var firstError = document.querySelector("main [aria-invalid=true]:not([type=hidden])");
   if (firstError) {
+    var folded = firstError.closest("details");
+    if (folded) { folded.open = true; }
     firstError.focus();
+  } else if (window.location.hash) {
+    reveal(window.location.hash);
   } else {
     var box = document.querySelector(".form-errors[tabindex]");
     if (box) { box.focus(); }

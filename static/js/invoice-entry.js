@@ -1,4 +1,6 @@
-/* Invoice entry screen: the lines grid, article picking and the live totals preview.
+/* Invoice entry screen: the lines grid, article picking and the live totals preview;
+ * each line's nature and VAT exemption code, the category of the operation, the delivery
+ * address pre-filled from the customer.
  *
  * The preview follows invoicing/totals.py exactly, in integers (no floating point):
  * line amount = quantity x unit price rounded half-up to the cent; VAT per (category, rate)
@@ -18,6 +20,11 @@
   JSON.parse(document.getElementById("articles-data").textContent).forEach(function (a) {
     articles[a.code.toUpperCase()] = a;
   });
+  // {codes: {code: [category, usual text]}, defaults: {category: code}, exempt: [categories]}
+  var exemptions = JSON.parse(document.getElementById("exemptions-data").textContent);
+  var deliveries = JSON.parse(document.getElementById("customer-deliveries").textContent);
+  var categoryOutput = form.querySelector("[data-operation-category]");
+  var alreadyPaid = form.querySelector("#id_already_paid");
 
   /* --- Decimal arithmetic on BigInt ------------------------------------------------------ */
 
@@ -111,6 +118,8 @@
       cell(row, "vat_category").value = "S";
       cell(row, "exemption_reason").value = "";
       cell(row, "unit").value = "C62";
+      cell(row, "nature").value = "services";
+      syncExemption(row);
       row.dataset.article = "";
     } else {
       row.remove();
@@ -123,6 +132,41 @@
     (cell(target, column || "article") || cell(target, "article")).focus();
   }
 
+  /* --- VAT exemption code and nature ------------------------------------------------------ */
+
+  function usualText(code) { return exemptions.codes[code] ? exemptions.codes[code][1] : ""; }
+
+  function isUsualText(text) {
+    return Object.keys(exemptions.codes).some(function (code) { return usualText(code) === text; });
+  }
+
+  // The code's select is shown for an exempt VAT category only (its value is moot otherwise).
+  function syncExemption(row) {
+    var exempt = exemptions.exempt.indexOf(cell(row, "vat_category").value) !== -1;
+    row.querySelector("[data-exemption]").hidden = !exempt;
+    if (!exempt) { cell(row, "exemption_code").value = ""; }
+  }
+
+  // A reason left blank or still the usual text of a code follows the code chosen.
+  function codeChosen(row) {
+    var reason = cell(row, "exemption_reason");
+    if (!reason.value || isUsualText(reason.value)) {
+      reason.value = usualText(cell(row, "exemption_code").value);
+    }
+  }
+
+  // B, S or M from the natures of the lines typed (fr_ctc.operation_category).
+  function updateCategory() {
+    var found = {};
+    rows().forEach(function (row) {
+      if (cell(row, "label").value.trim() || cell(row, "article").value.trim()) {
+        found[cell(row, "nature").value || "services"] = true;
+      }
+    });
+    var letter = found.goods && found.services ? "M" : found.goods ? "B" : found.services ? "S" : "";
+    categoryOutput.textContent = letter ? categoryOutput.dataset["label" + letter] : "—";
+  }
+
   /* --- Articles ------------------------------------------------------------------------ */
 
   function fillFromArticle(row, article) {
@@ -133,7 +177,11 @@
     cell(row, "unit_price").value = plainDecimal(article.unit_price);
     cell(row, "vat_rate").value = plainDecimal(article.vat_rate);
     cell(row, "vat_category").value = article.vat_category;
-    cell(row, "exemption_reason").value = article.exemption_reason || "";
+    cell(row, "nature").value = article.nature || "services";
+    var code = article.exemption_code || exemptions.defaults[article.vat_category] || "";
+    cell(row, "exemption_code").value = code;
+    cell(row, "exemption_reason").value = article.exemption_reason || usualText(code);
+    syncExemption(row);
     if (!cell(row, "quantity").value) { cell(row, "quantity").value = "1"; }
     recompute();
   }
@@ -195,7 +243,13 @@
     });
     form.querySelector('[data-total="ht"]').textContent = formatCents(lineTotal);
     form.querySelector('[data-total="tva"]').textContent = formatCents(taxTotal);
-    form.querySelector('[data-total="ttc"]').textContent = formatCents(lineTotal + taxTotal);
+    var ttc = lineTotal + taxTotal;
+    var prepaid = alreadyPaid && alreadyPaid.checked ? ttc : 0n;
+    form.querySelector('[data-total="ttc"]').textContent = formatCents(ttc);
+    form.querySelector('[data-total="prepaid"]').textContent = formatCents(prepaid);
+    form.querySelector("[data-prepaid-row]").hidden = prepaid === 0n;
+    form.querySelector('[data-total="due"]').textContent = formatCents(ttc - prepaid);
+    updateCategory();
   }
 
   /* --- Events ------------------------------------------------------------------------- */
@@ -209,6 +263,35 @@
   tbody.addEventListener("change", function (event) {
     var row = event.target.closest("tr[data-line]");
     if (row && /-article$/.test(event.target.name)) { articleTyped(row, true); }
+    if (row && /-exemption_code$/.test(event.target.name)) { codeChosen(row); }
+  });
+  if (alreadyPaid) {
+    alreadyPaid.addEventListener("change", function () {
+      recompute();
+      if (previewNote) { previewNote.hidden = false; }
+    });
+  }
+
+  /* The delivery address follows the customer chosen, unless it was typed by hand: fields
+   * blank or still showing the previous customer's address take the new customer's. */
+  var customerSelect = form.querySelector("#id_customer");
+  var deliveryBox = form.querySelector("[data-delivery]");
+  var DELIVERY = ["delivery_name", "delivery_address_line1", "delivery_address_line2",
+                  "delivery_postcode", "delivery_city", "delivery_country_code"];
+  function deliveryOf(pk) { return deliveries[pk] || {}; }
+  function deliveryField(name) { return form.querySelector("#id_" + name); }
+  var shownDelivery = deliveryOf(customerSelect.value);
+  customerSelect.addEventListener("change", function () {
+    var untouched = DELIVERY.every(function (name) {
+      var value = deliveryField(name).value;
+      return !value || value === (shownDelivery[name] || "");
+    });
+    var next = deliveryOf(customerSelect.value);
+    if (untouched) {
+      DELIVERY.forEach(function (name) { deliveryField(name).value = next[name] || ""; });
+      if (next.delivery_address_line1 || next.delivery_city) { deliveryBox.open = true; }
+    }
+    shownDelivery = next;
   });
   tbody.addEventListener("click", function (event) {
     var button = event.target.closest("[data-remove-line]");
@@ -219,7 +302,7 @@
   function gridFields() {
     return Array.prototype.slice.call(
       tbody.querySelectorAll("input:not([type=hidden]), select")
-    );
+    ).filter(function (el) { return !el.closest("[hidden]"); });
   }
 
   tbody.addEventListener("keydown", function (event) {

@@ -118,6 +118,7 @@ def test_an_article_with_french_decimals(logged, tenant):
             "label": "Jus de raisin",
             "unit": "LTR",
             "unit_price": "3,35",
+            "nature": "goods",
             "vat_category": "S",
             "vat_rate": "5,5",
         },
@@ -125,6 +126,7 @@ def test_an_article_with_french_decimals(logged, tenant):
     assert response.status_code == 302
     article = Article.objects.get(dossier=tenant.dossier, code="JUS")
     assert str(article.unit_price) == "3.3500" and str(article.vat_rate) == "5.50"
+    assert article.nature == "goods"
 
 
 def test_article_vat_errors_are_on_the_right_fields(logged, tenant):
@@ -150,6 +152,7 @@ def test_article_vat_errors_are_on_the_right_fields(logged, tenant):
             "label": "Formation",
             "unit": "HUR",
             "unit_price": "50",
+            "nature": "services",
             "vat_category": "E",
             "vat_rate": "0",
         },
@@ -175,4 +178,6 @@ def test_article_lookup_feeds_the_entry_screen(logged, tenant):
         "vat_category": "S",
         "vat_rate": "20.00",
         "exemption_reason": "",
+        "exemption_code": "",
+        "nature": "services",
     }
