@@ -143,7 +143,9 @@ def test_a_list_or_object_where_an_invoice_string_is_expected_is_named(
     assert f"{where}, {key} : texte attendu, reçu {shown}." in message
 
 
-@pytest.mark.parametrize("key", ["label", "unit", "vat_category", "exemption_reason"])
+@pytest.mark.parametrize(
+    "key", ["label", "unit", "vat_category", "exemption_reason", "exemption_code", "nature"]
+)
 @pytest.mark.parametrize(("value", "shown"), [(["S"], "une liste"), ({"S": 1}, "un objet")])
 def test_a_list_or_object_where_a_line_string_is_expected_is_named(
     company, customer, tmp_path, key, value, shown

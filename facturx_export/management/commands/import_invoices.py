@@ -6,10 +6,8 @@ file holds, the command ends with such a message (CommandError), never a traceba
 """
 
 import datetime
-import json
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -17,27 +15,43 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from invoicing import services
+from facturx_export.management.commands._import_values import (
+    REF_MAX_LENGTH,
+    _code,
+    _date,
+    _decimal,
+    _key,
+    _shown,
+    _string,
+    _text,
+    load,
+)
+from invoicing import fr_ctc, services
 from invoicing.models import Company, Customer, Invoice, Unit, VatCategory
 from invoicing.services import LineInput
 from invoicing.text import not_xml_characters
 from invoicing.validators import validate_vat
 
 KINDS = {"invoice": Invoice.Kind.INVOICE, "credit_note": Invoice.Kind.CREDIT_NOTE}
-TOP_FIELDS = {"company_siret", "dossier", "invoices"}
+TOP_FIELDS = {"company_siret", "dossier", "customers", "invoices"}
+CUSTOMER_FIELDS = {"siret", "siren", "electronic_address", "delivery_address"}
 INVOICE_FIELDS = {
     "ref", "kind", "customer_siret", "issue_date", "due_date", "delivery_date",
     "buyer_reference", "order_reference", "payment_terms", "note", "credited_invoice", "lines",
+    "already_paid", "delivery_address",
 }  # fmt: skip
 LINE_FIELDS = {"label", "quantity", "unit_price", "unit", "vat_category", "vat_rate",
-               "exemption_reason"}  # fmt: skip
-REF_MAX_LENGTH = 100
+               "exemption_reason", "exemption_code", "nature"}  # fmt: skip
+# delivery_address key: (DeliveryAddress field, max length)
+DELIVERY_KEYS = {
+    "name": ("delivery_name", 200), "line1": ("delivery_address_line1", 200),
+    "line2": ("delivery_address_line2", 200), "postcode": ("delivery_postcode", 20),
+    "city": ("delivery_city", 100), "country_code": ("delivery_country_code", 2),
+}  # fmt: skip
+DELIVERY_NAMES = {field: f"delivery_address, {key}" for key, (field, _n) in DELIVERY_KEYS.items()}
+NATURES = set(fr_ctc.Nature.values)
+EXEMPTION_CODES = set(fr_ctc.ExemptionCode.values)
 MAX_ID = 2**63 - 1  # BigAutoField
-DECIMAL = re.compile(r"[+-]?\d+(\.\d+)?")
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# Digits before the decimal point that the lines' columns hold (DecimalField max_digits -
-# decimal_places): quantity and unit price 15 - 4, VAT rate 5 - 2.
-INTEGER_DIGITS = {4: 11, 2: 3}
 
 
 class ImportError_(Exception):
@@ -68,13 +82,15 @@ class Command(BaseCommand):
     def handle(self, *args, file: Path, finalise: bool, **options):
         data = load(file)
         errors: list[str] = []
-        company, planned = plan(data, errors, finalise=finalise)
+        company, customers, planned = plan(data, errors, finalise=finalise)
         if errors:
             raise CommandError(
                 "Rien n'a été importé :\n" + "\n".join(f"- {error}" for error in errors)
             )
         try:
             with transaction.atomic():
+                for customer in customers:
+                    customer.save(update_fields=CUSTOMER_UPDATED)
                 created = create(company, planned, finalise=finalise)
         except ImportError_ as exc:
             raise CommandError(f"Rien n'a été importé :\n- {exc}") from exc
@@ -82,125 +98,6 @@ class Command(BaseCommand):
             self.stdout.write(f"{invoice} ({invoice.customer.name})")
         state = "définitive(s)" if finalise else "provisoire(s)"
         self.stdout.write(f"{len(created)} facture(s) importée(s), {state}.")
-
-
-def _parse_int(text: str) -> int | Decimal:
-    # int() refuses more than 4,300 digits (sys.int_info); such a number is refused later,
-    # with its field, as too large.
-    return int(text) if len(text) <= 100 else Decimal(text)
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"« {name} » n'est pas une valeur JSON")
-
-
-def load(file: Path):
-    """The file's JSON (floats as Decimal), or a CommandError saying why not."""
-    try:
-        text = file.read_text(encoding="utf-8-sig")  # a byte order mark is tolerated
-    except UnicodeDecodeError as exc:
-        raise CommandError(f"{file} : le fichier n'est pas en UTF-8 (octet {exc.start}).") from exc
-    except OSError as exc:
-        raise CommandError(f"{file} : lecture impossible ({exc.strerror or exc}).") from exc
-    try:
-        return json.loads(
-            text, parse_float=Decimal, parse_int=_parse_int, parse_constant=_refuse_constant
-        )
-    except json.JSONDecodeError as exc:
-        raise CommandError(
-            f"{file} : JSON invalide, ligne {exc.lineno}, colonne {exc.colno} ({exc.msg})."
-        ) from exc
-    except RecursionError as exc:
-        raise CommandError(f"{file} : JSON invalide, imbrication trop profonde.") from exc
-    except ValueError as exc:
-        raise CommandError(f"{file} : JSON invalide ({exc}).") from exc
-
-
-def _key(name: str) -> str:
-    return f"{name[:40]}…" if len(name) > 40 else name
-
-
-def _shown(value) -> str:
-    """A JSON value as a message names it: short, and never the whole of a big one."""
-    if isinstance(value, list):
-        return "une liste"
-    if isinstance(value, dict):
-        return "un objet"
-    if value is None or isinstance(value, bool):
-        return {None: "null", True: "true", False: "false"}[value]
-    text = str(value)
-    return f"« {text[:40]}… »" if len(text) > 40 else f"« {text} »"
-
-
-def _string(value, path: str, errors: list[str], *, max_length: int) -> str | None:
-    """`value` if it is a string fit for the database and the XML; else an error and None."""
-    if not isinstance(value, str):
-        errors.append(f"{path} : texte attendu, reçu {_shown(value)}.")
-        return None
-    # Checked before any query: PostgreSQL refuses NUL, and a lone surrogate has no UTF-8.
-    bad = not_xml_characters(value)
-    if bad:
-        errors.append(f"{path} : caractère de contrôle interdit (U+{ord(bad[0]):04X}).")
-        return None
-    if len(value) > max_length:
-        errors.append(f"{path} : {len(value)} caractères, {max_length} au plus.")
-        return None
-    return value
-
-
-def _text(raw: dict, key: str, path: str, errors: list[str], max_length: int) -> str:
-    value = raw.get(key)
-    if value is None:
-        return ""
-    return _string(value, f"{path}, {key}", errors, max_length=max_length) or ""
-
-
-def _code(raw: dict, key: str, path: str, errors: list[str], default: str) -> str | None:
-    """A code field (kind, unit, vat_category): absent or null means its default."""
-    value = raw.get(key)
-    if value is None:
-        return default
-    return _string(value, f"{path}, {key}", errors, max_length=REF_MAX_LENGTH)
-
-
-def _decimal(value, path: str, errors: list[str], *, places: int) -> Decimal | None:
-    if isinstance(value, str) and DECIMAL.fullmatch(value):
-        number = Decimal(value)
-    elif isinstance(value, int | Decimal) and not isinstance(value, bool):
-        number = Decimal(value)
-    elif isinstance(value, str):
-        errors.append(f"{path} : {_shown(value)} n'est pas un nombre (séparateur décimal : point).")
-        return None
-    else:
-        errors.append(f'{path} : nombre attendu (par exemple "12.50"), reçu {_shown(value)}.')
-        return None
-    # Checked before rounding: quantize() raises past 28 digits (1e308, 30-digit numbers).
-    if number and number.adjusted() >= INTEGER_DIGITS[places]:
-        errors.append(
-            f"{path} : {_shown(value)} est trop grand "
-            f"({INTEGER_DIGITS[places]} chiffres avant la virgule au plus)."
-        )
-        return None
-    try:
-        rounded = number.quantize(Decimal(1).scaleb(-places))
-    except InvalidOperation:
-        rounded = None
-    if rounded != number:
-        errors.append(f"{path} : {_shown(value)} a plus de {places} décimales.")
-        return None
-    return number
-
-
-def _date(value, path: str, errors: list[str]) -> datetime.date | None:
-    if value in (None, ""):
-        return None
-    try:
-        if not isinstance(value, str) or not DATE.fullmatch(value):
-            raise ValueError(value)
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        errors.append(f"{path} : {_shown(value)} n'est pas une date AAAA-MM-JJ.")
-        return None
 
 
 def _where(index: int, raw) -> str:
@@ -242,21 +139,24 @@ def _company(data: dict, errors: list[str]) -> Company | None:
 
 
 def plan(data, errors: list[str], *, finalise: bool):
+    """(company, customers to update, invoices to create), every error in `errors`."""
     if not isinstance(data, dict):
         errors.append(
             'Le fichier doit contenir un objet JSON {"company_siret": …, "invoices": […]}.'
         )
-        return None, []
+        return None, [], []
     company = _company(data, errors)
     if company is None:
-        return None, []
+        return None, [], []
     invoices = data.get("invoices")
     if not isinstance(invoices, list) or not invoices:
         errors.append("invoices : liste de factures attendue (au moins une).")
-        return company, []
+        return company, [], []
     customers: dict[str, list[Customer]] = {}
     for customer in Customer.objects.filter(dossier=company.dossier).exclude(siret=""):
         customers.setdefault(customer.siret, []).append(customer)
+    # Before the invoices: an invoice's default delivery address is its customer's, updated.
+    updated = _plan_customers(data.get("customers"), customers, errors)
     refs: dict[str, str] = {}
     planned = []
     today = timezone.localdate()
@@ -264,7 +164,7 @@ def plan(data, errors: list[str], *, finalise: bool):
         item = _plan_invoice(index, raw, company, customers, refs, errors, finalise, today)
         if item is not None:
             planned.append(item)
-    return company, planned
+    return company, updated, planned
 
 
 def _plan_invoice(
@@ -303,6 +203,7 @@ def _plan_invoice(
         "due_date": _date(raw.get("due_date"), f"{where}, due_date", errors),
         "delivery_date": _date(raw.get("delivery_date"), f"{where}, delivery_date", errors),
     }
+    fields.update(_fr_2026_fields(raw, where, kind, customer, errors))
     issue_date = _date(raw.get("issue_date"), f"{where}, issue_date", errors)
     if issue_date is not None and issue_date > today:
         # Numbering is chronological: one future date would block every later invoice.
@@ -426,15 +327,158 @@ def _plan_line(path: str, raw_line, errors: list[str]) -> LineInput | None:
     rate = raw_line.get("vat_rate")
     rate = _decimal(default_rate if rate is None else rate, f"{path}, vat_rate", errors, places=2)
     reason = _text(raw_line, "exemption_reason", path, errors, 200)
-    if rate is not None and category in categories:
+    nature = _code(raw_line, "nature", path, errors, fr_ctc.Nature.SERVICES)
+    if nature is not None and nature not in NATURES:
+        errors.append(f"{path}, nature : {_shown(nature)} inconnue (goods ou services).")
+    code = _code(raw_line, "exemption_code", path, errors, "")
+    if code and code not in EXEMPTION_CODES:
+        known = ", ".join(sorted(EXEMPTION_CODES))
+        errors.append(f"{path}, exemption_code : {_shown(code)} inconnu ({known}).")
+        code = None
+    if code == "":  # the category's usual code (BT-121), as on the entry screen
+        code = fr_ctc.DEFAULT_CODES.get(category, "")
+    if rate is not None and category in categories and code is not None:
         try:
-            validate_vat(category, rate, reason)
+            reason = validate_vat(category, rate, reason, code)
         except ValidationError as exc:
-            errors.append(f"{path} : {' '.join(exc.messages)}")
-    if None in (quantity, price, rate, unit, category):
+            for name, messages in exc.message_dict.items():
+                named = ", exemption_code" if name == "exemption_code" else ""
+                errors.append(f"{path}{named} : {' '.join(messages)}")
+    if None in (quantity, price, rate, unit, category, nature, code):
         return None
     return LineInput(label=label, quantity=quantity, unit_price=price, unit=unit,
-                     vat_category=category, vat_rate=rate, exemption_reason=reason)  # fmt: skip
+                     vat_category=category, vat_rate=rate, exemption_reason=reason,
+                     exemption_code=code, nature=nature)  # fmt: skip
+
+
+# --- The French 2026 data: customers' identifiers, delivery addresses, already paid ----------
+
+CUSTOMER_UPDATED = ["siren", "electronic_address", *Customer.DELIVERY_FIELDS]
+
+
+def _plan_customers(raw, customers: dict[str, list[Customer]], errors: list[str]) -> list[Customer]:
+    """The top-level "customers": SIREN, directory address and default delivery address of
+    existing customers, matched by SIRET. The Customer objects are changed, not saved."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors.append(f"customers : liste de clients attendue, reçu {_shown(raw)}.")
+        return []
+    seen: dict[str, str] = {}
+    updated = []
+    for index, item in enumerate(raw, 1):
+        path = f"Client n°{index}"
+        if not isinstance(item, dict):
+            errors.append(f"{path} : objet attendu, reçu {_shown(item)}.")
+            continue
+        siret = item.get("siret")
+        if isinstance(siret, str) and siret.isdigit() and len(siret) == 14:
+            path = f"Client n°{index} (SIRET {siret})"
+        for unknown in sorted(set(item) - CUSTOMER_FIELDS):
+            errors.append(f"{path}, {_key(unknown)} : champ inconnu (voir docs/import-format.md).")
+        if not siret:
+            errors.append(f"{path}, siret : obligatoire (SIRET du client à compléter).")
+            continue
+        if _string(siret, f"{path}, siret", errors, max_length=REF_MAX_LENGTH) is None:
+            continue
+        matches = customers.get(siret, [])
+        if len(matches) != 1:
+            errors.append(
+                f"{path}, siret : plusieurs clients ont le SIRET {siret} "
+                f"({', '.join(c.code for c in matches)})."
+                if matches
+                else f"{path}, siret : aucun client du dossier avec le SIRET {siret}."
+            )
+            continue
+        if siret in seen:
+            errors.append(f"{path}, siret : ce client est déjà complété par {seen[siret]}.")
+            continue
+        seen[siret] = path
+        if _update_customer(matches[0], item, path, errors):
+            updated.append(matches[0])
+    return updated
+
+
+def _update_customer(customer: Customer, item: dict, path: str, errors: list[str]) -> bool:
+    before = len(errors)
+    siren = _text(item, "siren", path, errors, REF_MAX_LENGTH)
+    if siren and not re.fullmatch(r"\d{9}", siren):
+        errors.append(
+            f"{path}, siren : « {siren[:40]} » n'est pas un SIREN (9 chiffres, sans espace)."
+        )
+    address = _text(item, "electronic_address", path, errors, 125)
+    delivery = item.get("delivery_address")
+    if delivery is not None:
+        fields = _delivery(delivery, f"{path}, delivery_address", errors, customer.country_code)
+        for name, value in (fields or {}).items():
+            setattr(customer, name, value)
+    if item.get("siren") is not None:
+        customer.siren = siren
+    if item.get("electronic_address") is not None:
+        customer.electronic_address = address
+    if len(errors) > before:
+        return False
+    try:
+        customer.full_clean()
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            # The SIRET is the key here: a SIREN it does not start with is the SIREN's fault.
+            name = "siren" if name == "siret" else DELIVERY_NAMES.get(name, name)
+            named = "" if name == "__all__" else f", {name}"
+            errors.append(f"{path}{named} : {' '.join(messages)}")
+        return False
+    return True
+
+
+def _delivery(value, path: str, errors: list[str], country: str) -> dict | None:
+    """A delivery_address object as DeliveryAddress fields ({} : none); None if malformed."""
+    if not isinstance(value, dict):
+        errors.append(
+            f"{path} : objet attendu (name, line1, line2, postcode, city, country_code), "
+            f"reçu {_shown(value)}."
+        )
+        return None
+    for unknown in sorted(set(value) - set(DELIVERY_KEYS)):
+        errors.append(f"{path}, {_key(unknown)} : champ inconnu.")
+    fields = {
+        field: _text(value, key, path, errors, max_length)
+        for key, (field, max_length) in DELIVERY_KEYS.items()
+    }
+    if not any(fields.values()):
+        return fields
+    missing = [key for key in ("line1", "postcode", "city") if not value.get(key)]
+    if missing:
+        errors.append(
+            f"{path} : adresse incomplète, {', '.join(missing)} manquant "
+            "(line1, postcode et city sont obligatoires)."
+        )
+    code = fields["delivery_country_code"]
+    if code and not re.fullmatch(r"[A-Z]{2}", code):
+        errors.append(
+            f"{path}, country_code : « {code} » n'est pas un code pays ISO "
+            "(deux lettres majuscules : FR, BE…)."
+        )
+    fields["delivery_country_code"] = code or country or "FR"
+    return fields
+
+
+def _fr_2026_fields(raw: dict, where: str, kind: str, customer, errors: list[str]) -> dict:
+    """already_paid and delivery_address of an invoice, as services.invoice_create takes them."""
+    fields = {}
+    paid = raw.get("already_paid")
+    if paid is not None and not isinstance(paid, bool):
+        errors.append(f"{where}, already_paid : true ou false attendu, reçu {_shown(paid)}.")
+    elif paid and kind == "credit_note":
+        errors.append(f"{where}, already_paid : un avoir ne peut pas être marqué comme déjà payé.")
+    else:
+        fields["already_paid"] = bool(paid)
+    if raw.get("delivery_address") is not None:
+        country = customer.country_code if customer else ""
+        path = f"{where}, delivery_address"
+        delivery = _delivery(raw["delivery_address"], path, errors, country)
+        if delivery is not None:
+            fields["delivery_address"] = delivery
+    return fields
 
 
 def create(company: Company, planned: list[Planned], *, finalise: bool) -> list[Invoice]:
