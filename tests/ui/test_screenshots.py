@@ -60,6 +60,7 @@ def test_screenshots_of_the_main_screens(page, demo):
             kind=Customer.Kind.INDIVIDUAL,
             chorus_enabled=False,
             siret="",
+            email="martine.dupont@example.fr",  # BT-49 of a buyer without SIREN (BR-FR-12)
         ),
     ]
     wine, juice, transport = demo.articles

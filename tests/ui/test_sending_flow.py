@@ -86,8 +86,8 @@ def test_create_a_customer_and_an_invoice_send_it_and_see_the_chorus_status(
     page.get_by_label("Type de client").select_option("company")
     page.get_by_label("Nom ou raison sociale").fill("Mairie de Reims")
     page.locator("#id_address_line1").fill("9 place de l'Hôtel de Ville")
-    page.get_by_label("Code postal").fill("51100")
-    page.get_by_label("Ville").fill("Reims")
+    page.locator("#id_postcode").fill("51100")
+    page.locator("#id_city").fill("Reims")
     page.get_by_label("Envoi vers Chorus Pro").check()
     page.get_by_label("SIRET").fill(siret)
     page.get_by_role("button", name="Enregistrer").click()
@@ -198,8 +198,8 @@ def test_a_final_invoice_is_refused_in_the_dialog(
     page.goto(f"/factures/{invoice.pk}/")
     expect(page.get_by_role("link", name=SEND)).to_have_count(0)
     page.goto(f"/chorus/factures/{invoice.pk}/envoyer/")
-    send_button(page).click()
-    expect(page.locator("#send-refusal")).to_contain_text(FINAL)
+    expect(page.locator("#send-refusal")).to_contain_text(FINAL)  # at once, before any click
+    expect(send_button(page)).to_be_disabled()
     assert not Submission.objects.exists()
 
 
@@ -229,10 +229,11 @@ def test_an_exhausted_plan_is_refused_in_the_dialog(
     login(page)
 
     open_dialog(page, invoice)
-    send_button(page).click()
-    expect(page.locator("#send-refusal")).to_contain_text(
+    expect(page.locator("#send-refusal")).to_contain_text(  # at once, before any click
         "L'envoi vers Chorus Pro vous autorise à 0 Factures envoyées, vous avez atteint ce volume"
     )
+    expect(page.locator("#plan-warning")).to_have_count(0)
+    expect(send_button(page)).to_be_disabled()
     assert not Submission.objects.exists()
 
 

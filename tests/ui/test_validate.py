@@ -96,7 +96,11 @@ def _assert_valid(files: list[Path]) -> None:
 def test_a_company_and_an_individual_invoice_are_validated_then_downloaded(page, demo, tmp_path):
     company = demo.customer(name="SARL Les Caves Rémoises", chorus_enabled=False)
     person = demo.customer(
-        kind=Customer.Kind.INDIVIDUAL, name="Jeanne Dupont", chorus_enabled=False, siret=""
+        kind=Customer.Kind.INDIVIDUAL,
+        name="Jeanne Dupont",
+        chorus_enabled=False,
+        siret="",
+        email="jeanne.dupont@example.fr",  # BT-49 of a buyer without SIREN (BR-FR-12)
     )
     login(page)
 
