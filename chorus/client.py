@@ -869,7 +869,10 @@ class ChorusClient:
                 or "login or password" in www
             ):
                 raise chorus_error(
-                    "auth_ldap", f"{path}: HTTP 401 ({www_error or 'LDAP'})", http_status=401
+                    "auth_ldap",
+                    f"{path}: HTTP 401 ({www_error or 'LDAP'})",
+                    http_status=401,
+                    login=self.settings.login,
                 )
             raise chorus_error(
                 "piste_token_rejected", f"{path}: HTTP 401 after token renewal", http_status=401
@@ -909,7 +912,9 @@ class ChorusClient:
         if _GP_MARKER in libelle:
             raise chorus_error("gp_not_found", detail, code_retour=code_retour)
         if _LDAP_MARKER in libelle:
-            raise chorus_error("auth_ldap", detail, code_retour=code_retour)
+            raise chorus_error(
+                "auth_ldap", detail, code_retour=code_retour, login=self.settings.login
+            )
         if empty_ok and code_retour == _NO_RESULT_CODE:
             return {**data, "codeRetour": 0}
         if not_found_code and code_retour in (_NOT_FOUND_CODE, _NO_RESULT_CODE):

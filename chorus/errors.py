@@ -91,17 +91,22 @@ ERROR_CATALOGUE: dict[str, ErrorSpec] = {
         "ouvrez votre application, acceptez les conditions d'utilisation (CGU) et cochez les "
         "API Factures, Structures, Utilisateurs, Transverses et Engagements juridiques.",
     ),
+    # The seed's words first (vendor guide §5.2.5 and §5.2.6), then what to do.
     "auth_ldap": ErrorSpec(
         False,
-        "Chorus Pro n'a pas pu authentifier le compte technique (« Impossible d'authentifier "
-        "l'utilisateur dans le LDAP »). Vérifiez l'identifiant et le mot de passe technique "
-        "dans les paramètres de l'entreprise. Si vous ne connaissez pas le mot de passe, ou "
-        "s'il a expiré (il doit être changé tous les 14 mois), réinitialisez-le sur le portail "
-        "Chorus Pro (« mot de passe oublié ») puis recopiez-le. Un compte technique tout juste "
-        "créé n'est utilisable qu'au bout d'environ 30 minutes.",
+        "Une erreur est survenue lors de la communication avec Chorus Pro. Erreur : Impossible "
+        "d'authentifier l'utilisateur {login} dans le LDAP. "
+        "Vérifiez l'identifiant et le mot de passe technique dans Paramètres > Entreprises "
+        "(la fiche de l'entreprise, « Compte technique Chorus Pro »). Si vous ne connaissez "
+        "pas le mot de passe, ou s'il a expiré (il doit être changé tous les 14 mois), "
+        "réinitialisez-le sur le portail Chorus Pro (« mot de passe oublié ») puis "
+        "recopiez-le. Un compte technique tout juste créé n'est utilisable qu'au bout "
+        "d'environ 30 minutes.",
     ),
     "gp_not_found": ErrorSpec(
         False,
+        "Erreur : Impossible de trouver le GP (Gestionnaire principal) correspondant à "
+        "l'utilisateur. "
         "Chorus Pro ne trouve pas le gestionnaire principal (GP) lié au compte technique. "
         "La création d'un compte technique n'est effective qu'environ 30 minutes après la "
         "demande : si le compte vient d'être créé, attendez puis renvoyez la facture. Sinon, "
@@ -219,7 +224,7 @@ def chorus_error(
 ) -> ChorusError:
     """Build the error of `code` with its catalogue message (placeholders from `context`)."""
     spec = ERROR_CATALOGUE[code]
-    values = {"api": "", "siret": "", "libelle": "", "status": http_status or ""}
+    values = {"api": "", "siret": "", "libelle": "", "login": "", "status": http_status or ""}
     values.update({key: "" if value is None else value for key, value in context.items()})
     message = spec.message_fr.format(**values)
     cls = ChorusTransientError if spec.transient else ChorusPermanentError

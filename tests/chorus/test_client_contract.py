@@ -304,7 +304,7 @@ def test_account_scenarios_fail_with_the_ldap_message(make_client, scenario):
 
     assert caught.value.code == "auth_ldap"
     assert "mot de passe technique" in caught.value.message_fr
-    assert "paramètres de l'entreprise" in caught.value.message_fr
+    assert "Paramètres > Entreprises" in caught.value.message_fr
     assert "réinitialisez-le sur le portail Chorus Pro" in caught.value.message_fr
 
 
@@ -529,3 +529,22 @@ def test_find_supplier_invoice_filters_on_recipient(client):
 def test_e1_cii_xml_flow_is_processed_too(client):
     deposit = client.deposit_flow(make_cii_xml(number="F-E1"), "f.xml", syntax="IN_DP_E1_CII_16B")
     assert client.get_flow_report(deposit.flow_number).state == "IN_INTEGRE"
+
+
+def test_the_seeds_words_come_first_with_the_real_login(make_client, sandbox):
+    with pytest.raises(ChorusPermanentError) as caught:
+        make_client("gp_not_found").find_structure_by_siret(seed.BUYER_NONE)
+    assert caught.value.message_fr.startswith(
+        "Erreur : Impossible de trouver le GP (Gestionnaire principal) correspondant à "
+        "l'utilisateur. "
+    )
+
+    client = make_client("ldap_auth_failure")
+    with pytest.raises(ChorusPermanentError) as caught:
+        client.find_structure_by_siret(seed.BUYER_NONE)
+    assert caught.value.code == "auth_ldap"
+    assert caught.value.message_fr.startswith(
+        "Une erreur est survenue lors de la communication avec Chorus Pro. Erreur : Impossible "
+        f"d'authentifier l'utilisateur {client.settings.login} dans le LDAP. "
+    )
+    assert "Paramètres > Entreprises" in caught.value.message_fr
