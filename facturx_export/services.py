@@ -9,14 +9,23 @@ only reads the invoice once through `snapshot_from_invoice`.
 
 from __future__ import annotations
 
+import logging
 import re
 
-from facturx_export.checks import FacturxCheckError, Problem, check_xml, start_rules_for
+from facturx_export.checks import (
+    FacturxCheckError,
+    Problem,
+    check_xml,
+    start_rules,
+    start_rules_for,
+)
 from facturx_export.embed import embed_xml, without_xml
 from facturx_export.letterhead import letterhead_for
 from facturx_export.pdf import render_pdf
 from facturx_export.snapshot import Flavour, InvoiceSnapshot, Profile, snapshot_from_invoice
 from facturx_export.xml import build_xml
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "FacturxCheckError",
@@ -30,7 +39,7 @@ __all__ = [
 ]
 
 
-def facturx_build_snapshot(snapshot: InvoiceSnapshot) -> bytes:
+def facturx_build_snapshot(snapshot: InvoiceSnapshot, *, french_rules: bool = True) -> bytes:
     """XML, checks and PDF/A-3 of a snapshot, joined. Raises `FacturxCheckError`.
 
     The XSD and the Schematron (and the BR-FR rules for the French 2026 layout) run in a
@@ -38,7 +47,11 @@ def facturx_build_snapshot(snapshot: InvoiceSnapshot) -> bytes:
     returned, unless every check passed.
     """
     xml_bytes = build_xml(snapshot)
-    rules = start_rules_for(xml_bytes, snapshot)  # XSD + Schematron, beside the render
+    # XSD + Schematron, beside the render
+    if french_rules:
+        rules = start_rules_for(xml_bytes, snapshot)
+    else:
+        rules = start_rules(xml_bytes, snapshot.profile)
     letterhead = letterhead_for(snapshot)  # rendered once per seller and process
     pdf_bytes = render_pdf(snapshot, letterhead)
     check_xml(xml_bytes, snapshot, rules)  # raises on any broken rule
@@ -60,7 +73,21 @@ def facturx_build(
             [Problem("CHORALE-00", "Seule une facture définitive a un Factur-X.")],
             invoice.number or "",
         )
-    return facturx_build_snapshot(snapshot_from_invoice(invoice, profile=profile, flavour=flavour))
+    snapshot = snapshot_from_invoice(invoice, profile=profile, flavour=flavour)
+    try:
+        return facturx_build_snapshot(snapshot)
+    except FacturxCheckError as exc:
+        if not all(problem.rule.startswith("BR-FR") for problem in exc.problems):
+            raise
+        # Only the French 2026 rules fail: an invoice numbered before they were checked
+        # (the pre-flight refuses such an invoice now). Its number is given and it can no
+        # longer change, so it keeps a file that passes every other rule.
+        logger.warning(
+            "Invoice %s fails the French CTC rules (%s): built without them",
+            invoice.pk,
+            ", ".join(sorted({problem.rule for problem in exc.problems})),
+        )
+        return facturx_build_snapshot(snapshot, french_rules=False)
 
 
 def facturx_plain_pdf(invoice) -> bytes:

@@ -69,3 +69,31 @@ def test_a_final_invoice_that_cannot_be_built_answers_a_clear_page_not_a_500(
         response = client.get(reverse(name, args=[final_invoice.pk]))
         assert response.status_code == 409
         assert "corrigez-la par un avoir" in response.content.decode()
+
+
+def test_an_invoice_numbered_before_the_french_rules_still_downloads(
+    client, final_invoice, admin_member, caplog
+):
+    """Its buyer has no SIREN nor e-mail (no BT-49, BR-FR-12): numbered by an older version,
+    it keeps a file that passes every other rule, and the log says why."""
+    import io
+
+    import pikepdf
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # the buyer as an older version froze it
+        cursor.execute(
+            "UPDATE invoicing_invoice SET buyer_data = buyer_data::jsonb "
+            "|| '{\"kind\": \"individual\", \"siret\": \"\", \"siren\": \"\", \"email\": \"\", "
+            "\"public\": false, \"electronic_address\": \"\"}'::jsonb WHERE id = %s",
+            [final_invoice.pk],
+        )
+    client.force_login(admin_member.user)
+
+    response = client.get(reverse("facturx_export:download", args=[final_invoice.pk]))
+
+    assert response.status_code == 200
+    with pikepdf.open(io.BytesIO(response.content)) as pdf:
+        xml = pdf.attachments["factur-x.xml"].get_file().read_bytes()
+    assert b"<ram:GlobalID" not in xml.split(b"BuyerTradeParty")[1].split(b"</ram:Buyer")[0]
+    assert "fails the French CTC rules (BR-FR-12" in caplog.text
