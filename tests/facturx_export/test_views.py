@@ -84,8 +84,8 @@ def test_an_invoice_numbered_before_the_french_rules_still_downloads(
     with connection.cursor() as cursor:  # the buyer as an older version froze it
         cursor.execute(
             "UPDATE invoicing_invoice SET buyer_data = buyer_data::jsonb "
-            "|| '{\"kind\": \"individual\", \"siret\": \"\", \"siren\": \"\", \"email\": \"\", "
-            "\"public\": false, \"electronic_address\": \"\"}'::jsonb WHERE id = %s",
+            '|| \'{"kind": "individual", "siret": "", "siren": "", "email": "", '
+            '"public": false, "electronic_address": ""}\'::jsonb WHERE id = %s',
             [final_invoice.pk],
         )
     client.force_login(admin_member.user)
