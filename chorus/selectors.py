@@ -93,9 +93,17 @@ class SiretCheck:
     message: str
     name: str = ""
 
+    @property
+    def severity(self) -> str:
+        """ok (green), warn (a reference to give: amber) or error (red)."""
+        if not self.ok:
+            return "error"
+        return "ok" if self.requirement in ("", "none") else "warn"
+
     def as_dict(self) -> dict:
         return {
             "ok": self.ok,
+            "severity": self.severity,
             "requirement": self.requirement,
             "message": self.message,
             "name": self.name,

@@ -23,7 +23,7 @@
         .then(function (data) {
           if (input.value.replace(/\s+/g, "") !== value) return;
           out.textContent = data.message;
-          out.className = "siret-check " + (data.ok ? "is-ok" : "is-error");
+          out.className = "siret-check is-" + (data.severity || (data.ok ? "ok" : "error"));
         })
         .catch(function () {
           out.textContent = "La vérification du SIRET n'a pas pu être faite ; réessayez.";

@@ -386,12 +386,15 @@ def test_siret_check_requirements(web, invoice, on_sandbox, siret, requirement, 
     assert data["ok"] is True, data
     assert data["requirement"] == requirement
     assert text in data["message"]
+    # A reference to give is a warning (amber), not a success in green.
+    assert data["severity"] == ("ok" if requirement == "none" else "warn")
 
 
 def test_siret_check_inactive_and_unknown(web, invoice, on_sandbox):
     url = reverse("chorus:siret_check", args=(invoice.pk,))
     data = web.get(url, {"siret": seed.BUYER_INACTIVE}).json()
     assert data["ok"] is False and "inactive" in data["message"]
+    assert data["severity"] == "error"
     data = web.get(url, {"siret": "73282932000074"}).json()
     assert data["ok"] is False and "Aucune structure publique" in data["message"]
     data = web.get(url, {"siret": "123"}).json()
@@ -411,6 +414,7 @@ def test_siret_check_without_js(web, invoice, on_sandbox):
     html = response.content.decode()
     assert response.status_code == 200
     assert "exige la référence acheteur (service exécutant)." in html
+    assert 'class="siret-check is-warn"' in html
     assert 'value="EJ-1"' in html
     assert not Submission.objects.exists()
 

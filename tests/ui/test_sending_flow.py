@@ -248,13 +248,14 @@ def test_a_structure_requiring_a_service_code_is_announced_before_sending(
     open_dialog(page, invoice)
     check = page.locator("#siret-check")
     expect(check).to_contain_text("exige la référence acheteur (service exécutant)")
-    expect(check).to_have_class("siret-check is-ok")
+    expect(check).to_have_class("siret-check is-warn")
 
     # Typing another SIRET checks again; the "Vérifier le SIRET" button does it on demand.
     siret = page.get_by_label("SIRET")
     siret.fill(sandbox.structure("none")["siret"])
     siret.press("Tab")
     expect(check).to_contain_text("ni référence acheteur")
+    expect(check).to_have_class("siret-check is-ok")
     siret.fill(sandbox.structure("service")["siret"])
     page.get_by_role("button", name="Vérifier le SIRET").click()
     expect(check).to_contain_text("exige la référence acheteur (service exécutant)")
