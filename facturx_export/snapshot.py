@@ -165,7 +165,7 @@ def _party_from_identity(identity: dict, *, seller: bool, public: bool = False) 
     """Identities frozen before the 2026 keys existed get them derived as finalisation
     would have: the SIREN from the SIRET, the directory address from the SIREN."""
     siret = identity.get("siret", "") or ""
-    siren = identity.get("siren", "") or (siret[:9] if len(siret) == 14 else "")
+    siren = identity.get("siren", "") or fr_ctc.siren_of(siret)
     address = identity.get("electronic_address", "") or fr_ctc.default_electronic_address(
         siren, siret, public=public
     )

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from invoicing import fr_ctc, services, validators
-from invoicing.forms import country_code, default_delivery_country, exemption_code_field
+from invoicing.forms import DeliveryAddressMixin, default_delivery_country, exemption_code_field
 from invoicing.forms import exemption_data as _exemption_data
 from invoicing.fr_ctc import Nature
 from invoicing.models import (
@@ -35,7 +35,7 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-class InvoiceHeaderForm(forms.ModelForm):
+class InvoiceHeaderForm(DeliveryAddressMixin, forms.ModelForm):
     class Meta:
         model = Invoice
         fields = [
@@ -71,21 +71,12 @@ class InvoiceHeaderForm(forms.ModelForm):
         customers.error_messages["required"] = _("Choisissez le client de la facture.")
         self.fields["already_paid"].label = _("Facture déjà payée")
         self.fields["already_paid"].help_text = _("Tout est réglé : net à payer nul.")
-        self.fields["delivery_country_code"].widget.attrs["placeholder"] = "FR"
-
-    def clean_delivery_country_code(self) -> str:
-        return country_code(self.cleaned_data.get("delivery_country_code", ""))
 
     def clean(self):
         cleaned = super().clean()
         customer = cleaned.get("customer")
         default_delivery_country(cleaned, customer.country_code if customer else "")
         return cleaned
-
-    @property
-    def delivery_open(self) -> bool:
-        """The folded delivery address opens when it holds something or an error."""
-        return any(self[name].value() or self[name].errors for name in Invoice.DELIVERY_FIELDS)
 
     def customer_deliveries(self) -> dict:
         """The customers' default delivery addresses, for the script that pre-fills them."""

@@ -112,6 +112,25 @@ def _digits_only(value: str) -> str:
     return re.sub(r"[\s.\-]", "", value or "")
 
 
+class DeliveryAddressMixin:
+    """On a ModelForm of a DeliveryAddress model (customer, invoice): the country code in
+    capitals, "FR" as its hint, and the folded fieldset open when it holds something."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["delivery_country_code"].widget.attrs["placeholder"] = "FR"
+
+    def clean_delivery_country_code(self) -> str:
+        return country_code(self.cleaned_data.get("delivery_country_code", ""))
+
+    @property
+    def delivery_open(self) -> bool:
+        """The folded delivery address opens when it holds something or an error."""
+        return any(
+            self[name].value() or self[name].errors for name in self._meta.model.DELIVERY_FIELDS
+        )
+
+
 class DossierScopedForm(forms.ModelForm):
     """A ModelForm for an object of one dossier; unique codes are checked within it."""
 
@@ -142,7 +161,7 @@ def _allow_grouped_digits(form: forms.BaseForm, *names: str) -> None:
         field.validators = [v for v in field.validators if not hasattr(v, "limit_value")]
 
 
-class CustomerForm(DossierScopedForm):
+class CustomerForm(DeliveryAddressMixin, DossierScopedForm):
     unique_code_message = _("Ce code client est déjà utilisé dans le dossier.")
 
     def __init__(self, *args, **kwargs):
@@ -159,7 +178,6 @@ class CustomerForm(DossierScopedForm):
             "siret",
             public="chorus_enabled",
         )
-        self.fields["delivery_country_code"].widget.attrs["placeholder"] = "FR"
 
     class Meta:
         model = Customer
@@ -195,14 +213,6 @@ class CustomerForm(DossierScopedForm):
 
     def clean_country_code(self) -> str:
         return (self.cleaned_data.get("country_code") or "").upper()
-
-    def clean_delivery_country_code(self) -> str:
-        return country_code(self.cleaned_data.get("delivery_country_code", ""))
-
-    @property
-    def delivery_open(self) -> bool:
-        """The folded delivery address opens when it holds something or an error."""
-        return any(self[name].value() or self[name].errors for name in Customer.DELIVERY_FIELDS)
 
     def clean(self):
         cleaned = super().clean()

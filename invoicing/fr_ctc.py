@@ -108,6 +108,11 @@ def validate_electronic_address(value: str) -> None:
         )
 
 
+def siren_of(siret: str) -> str:
+    """The SIREN a SIRET starts with ("" unless it is a 14-digit SIRET)."""
+    return siret[:9] if len(siret) == 14 else ""
+
+
 def default_electronic_address(siren: str, siret: str = "", *, public: bool = False) -> str:
     """BT-34 / BT-49 when none was entered: the SIREN, or SIREN_SIRET for a public buyer
     (each of its SIRETs is a Chorus Pro structure with its own address)."""

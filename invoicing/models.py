@@ -441,7 +441,7 @@ class Customer(Address, DeliveryAddress):
     @property
     def legal_siren(self) -> str:
         """BT-47: the SIREN entered, else the one the SIRET starts with."""
-        return self.siren or (self.siret[:9] if len(self.siret) == 14 else "")
+        return self.siren or fr_ctc.siren_of(self.siret)
 
     def clean(self) -> None:
         if not self.has_chorus_zone and (

@@ -263,7 +263,7 @@ def _freeze(invoice: Invoice, *, number: str, today: datetime.date, buyer_siret)
         buyer = invoice.buyer_data
         buyer["siret"] = buyer_siret
         if not buyer_siret.startswith(buyer.get("siren") or "-"):
-            buyer["siren"] = buyer_siret[:9]
+            buyer["siren"] = fr_ctc.siren_of(buyer_siret)
         if not invoice.customer.electronic_address:
             buyer["electronic_address"] = fr_ctc.default_electronic_address(
                 buyer["siren"], buyer_siret, public=buyer.get("public", False)

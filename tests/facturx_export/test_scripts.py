@@ -37,8 +37,8 @@ def files(db, company, tmp_path):
     return built
 
 
-def test_names_and_labels_in_six_scripts_pass_the_validator(files):
-    results = _validate(list(files.values()))
+def test_names_and_labels_in_six_scripts_pass_the_validator_with_the_french_rules(files):
+    results = _validate(list(files.values()), "--fr-ctc")
     assert {name: _errors(results[name]) for name in files} == {name: [] for name in files}
 
 
